@@ -1,0 +1,42 @@
+# FinovaBank: the two commands are `make up` and `make test`; both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: up down test migrate clean install lint-compose help
+
+help:
+	@echo "make up       run the whole suite locally (stores, migrations, four apps); Ctrl-C stops it"
+	@echo "make down     stop a suite started by 'make up' from another shell"
+	@echo "make test     run every test against real PostgreSQL and MongoDB-wire servers"
+	@echo "make migrate  apply PostgreSQL (Alembic) and MongoDB migrations to the local stores"
+	@echo "make clean    remove local data (.data/); the venv and build cache stay"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is not installed"; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17 (java) is not installed: the MongoDB-wire server needs it"; exit 1; }
+	@command -v javac >/dev/null || { echo "javac (JDK 17) is not installed: the MongoDB-wire launcher is compiled with it"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven (mvn) is not installed: it fetches mongo-java-server"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(PY) -m database.mongodb.launcher build --cache .cache/mongo-launcher
+
+up: install
+	$(PY) -m devstack up
+
+down:
+	@test -x $(PY) && $(PY) -m devstack down || echo "nothing to stop"
+
+migrate: install
+	$(PY) -m devstack migrate
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	@if test -x $(PY); then $(PY) -m devstack clean; else rm -rf .data; fi

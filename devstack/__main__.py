@@ -1,0 +1,140 @@
+"""python -m devstack up|down|migrate|clean — what the Makefile's targets run."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .stack import (APPS, ROOT, app_environment, migrate, port_open, prepare_databases,
+                    start_apps, start_stores)
+
+DATA_DIR = Path(os.environ.get("FINOVA_DATA_DIR", ROOT / ".data"))
+STATE_FILE = DATA_DIR / "run" / "stack.json"
+MONGO_DB = os.environ.get("MONGO_DB", "preferences")
+
+
+def _ports() -> dict[str, int]:
+    return {name: int(os.environ.get(f"{name.upper()}_PORT", default))
+            for name, (_, _, default) in APPS.items()}
+
+
+def _store_ports() -> tuple[int, int]:
+    return int(os.environ.get("FINOVA_PG_PORT", "55432")), int(os.environ.get("FINOVA_MONGO_PORT", "27027"))
+
+
+def _say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def up() -> int:
+    if _running_supervisor():
+        _say(f"the suite is already running (pid {_running_supervisor()}); `make down` stops it")
+        return 1
+    ports = _ports()
+    busy = [f"{name}:{port}" for name, port in ports.items() if port_open(port)]
+    if busy:
+        _say(f"ports in use: {', '.join(busy)}; set <NAME>_PORT to move an app")
+        return 1
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    pg_port, mongo_port = _store_ports()
+    stores = start_stores(DATA_DIR, pg_port, mongo_port, durable=True, log=_say)
+    apps = None
+    try:
+        databases = prepare_databases(stores)
+        migrate(databases, stores.mongo_url, MONGO_DB, log=_say)
+        environments = app_environment(ports, databases, stores.mongo_url, MONGO_DB)
+        apps = start_apps(ports, environments, DATA_DIR / "logs")
+        _write_state()
+        _say("FinovaBank is up:")
+        for name in ("gateway", "accounts", "transactions", "preferences"):
+            _say(f"  {name:<13} {apps.url(name)}   (readiness: {apps.url(name)}/readyz)")
+        _say(f"  public API    {apps.url('gateway')}/api/v1/...")
+        _say(f"logs in {DATA_DIR / 'logs'}; Ctrl-C or `make down` stops everything")
+        while not stop.is_set():
+            for name, process in apps.processes.items():
+                if process.poll() is not None:
+                    _say(f"{name} exited with {process.returncode}; stopping the suite")
+                    stop.set()
+            stop.wait(1.0)
+    finally:
+        _say("stopping...")
+        if apps is not None:
+            apps.stop()
+        stores.stop()
+        STATE_FILE.unlink(missing_ok=True)
+        _say("stopped")
+    return 0
+
+
+def _write_state() -> None:
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"pid": os.getpid()}))
+
+
+def _running_supervisor() -> int | None:
+    try:
+        pid = json.loads(STATE_FILE.read_text())["pid"]
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def down() -> int:
+    pid = _running_supervisor()
+    if pid is None:
+        _say("the suite is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            _say("stopped")
+            return 0
+        time.sleep(0.2)
+    _say(f"pid {pid} did not stop within 60s")
+    return 1
+
+
+def migrate_only() -> int:
+    """Apply migrations, starting the embedded stores for the duration if they are not up."""
+    if _running_supervisor():
+        _say("the suite is running and was migrated when it started; `make down` first to migrate again")
+        return 0
+    pg_port, mongo_port = _store_ports()
+    stores = start_stores(DATA_DIR, pg_port, mongo_port, durable=True, log=_say)
+    try:
+        migrate(prepare_databases(stores), stores.mongo_url, MONGO_DB, log=_say)
+    finally:
+        stores.stop()
+    return 0
+
+
+def clean() -> int:
+    if _running_supervisor():
+        _say("the suite is running; `make down` first")
+        return 1
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+    _say(f"removed {DATA_DIR}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=("up", "down", "migrate", "clean"))
+    command = parser.parse_args().command
+    return {"up": up, "down": down, "migrate": migrate_only, "clean": clean}[command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Service defaults: one call gives a service config, logs, errors, health, metrics and auth.
+
+`create_service_app` is to our services what eShop's ServiceDefaults is to theirs; a
+service's own `create_app` adds its store and blueprints and nothing else.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_smorest import Api
+
+from .config import COMMON_SETTINGS, Setting, load_settings
+from .health import health
+from .logs import configure_logging
+from .metrics import init_metrics
+from .problems import _http_exception_problem, init_problems
+from .request_id import init_request_id
+from .service_auth import install_internal_guard
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering errors as problem+json like the rest of the service."""
+
+    def handle_http_exception(self, error):
+        return _http_exception_problem(error)
+
+
+def create_service_app(name: str, settings: list[Setting], config: Mapping[str, Any] | None,
+                       *, internal_guard: bool = True, title: str | None = None) -> tuple[Flask, Api]:
+    app = Flask(name)
+    values = load_settings(COMMON_SETTINGS + settings, config)
+    app.config.update(values)
+    app.config.update(
+        SERVICE_NAME=name,
+        API_TITLE=title or f"FinovaBank {name}",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    configure_logging(name, app.config["LOG_LEVEL"])
+    init_request_id(app)
+    init_problems(app)
+    init_metrics(app, name)
+    app.register_blueprint(health)
+    if internal_guard:
+        install_internal_guard(app, audience=name)
+    api = ProblemApi(app)
+    return app, api

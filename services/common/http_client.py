@@ -1,0 +1,64 @@
+"""The HTTP client services use to call each other.
+
+One pooled session per target; connect and read timeouts on every call; retries with
+backoff only for idempotent methods (a retried POST could move money twice); the request
+id and a fresh internal token for the target go on every call.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .request_id import HEADER as REQUEST_ID_HEADER, current_request_id
+from .service_auth import mint_internal_token
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class ServiceClient:
+    def __init__(self, base_url: str, audience: str, caller: str, secret: str,
+                 connect_timeout: float = 1.0, read_timeout: float = 5.0,
+                 retries: int = 2, backoff: float = 0.1, pool_size: int = 20):
+        self.base_url = base_url.rstrip("/")
+        self.audience = audience
+        self.caller = caller
+        self._secret = secret
+        self.timeout = (connect_timeout, read_timeout)
+        retry = Retry(
+            total=retries, connect=retries, read=retries, status=retries,
+            backoff_factor=backoff, status_forcelist=(502, 503, 504),
+            allowed_methods=IDEMPOTENT_METHODS, raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session = requests.Session()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def headers_for(self, subject: str | None = None, roles: tuple[str, ...] = ()) -> dict[str, str]:
+        token = mint_internal_token(self._secret, self.audience, self.caller, subject, roles)
+        headers = {"Authorization": f"Bearer {token}"}
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        return headers
+
+    def request(self, method: str, path: str, *, subject: str | None = None,
+                roles: tuple[str, ...] = (), headers: dict[str, str] | None = None,
+                timeout: tuple[float, float] | None = None, **kwargs: Any) -> requests.Response:
+        merged = self.headers_for(subject, roles)
+        merged.update(headers or {})
+        return self.session.request(method, self.base_url + path, headers=merged,
+                                    timeout=timeout or self.timeout, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,39 @@
+"""JSON logs on stderr, each line carrying the service name and the current request id."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+from .request_id import current_request_id
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.request_id = current_request_id()
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route the root logger to one JSON handler; safe to call more than once."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_ContextFilter(service))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_finova", False):
+            root.removeHandler(old)
+    handler._finova = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -1,0 +1,46 @@
+"""Prometheus metrics: request counts and latencies per endpoint, served at /metrics.
+
+Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR so /metrics sums all
+workers (prometheus_client's multiprocess mode); gunicorn.conf.py cleans up dead workers.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest, multiprocess)
+
+
+def init_metrics(app: Flask, service: str) -> None:
+    # A registry per app keeps tests that build many apps from clashing on metric names.
+    registry = CollectorRegistry()
+    requests_total = Counter("http_requests_total", "HTTP requests answered",
+                             ["service", "method", "endpoint", "status"], registry=registry)
+    latency = Histogram("http_request_duration_seconds", "HTTP request latency",
+                        ["service", "method", "endpoint"], registry=registry,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    app.extensions["metrics_registry"] = registry
+
+    @app.before_request
+    def _start_timer() -> None:
+        g._metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        started = g.pop("_metrics_started", None)
+        # The rule, not the raw path, so ids do not explode label cardinality.
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        requests_total.labels(service, request.method, endpoint, str(response.status_code)).inc()
+        if started is not None:
+            latency.labels(service, request.method, endpoint).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            collected = CollectorRegistry()
+            multiprocess.MultiProcessCollector(collected)
+            return Response(generate_latest(collected), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

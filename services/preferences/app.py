@@ -1,0 +1,24 @@
+"""The preferences service: preferences, notification settings and inbox (MongoDB)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from services.common.app_factory import create_service_app
+from services.common.config import Setting, as_url
+from services.common.events_api import events_blueprint
+
+from .api import reference
+from .store import init_mongo, receive_mongo_event
+
+SETTINGS = [
+    Setting("MONGO_URL", as_url),
+    Setting("MONGO_DB", str, "preferences"),
+]
+
+
+def create_app(config: Mapping[str, Any] | None = None):
+    app, api = create_service_app("preferences", SETTINGS, config)
+    db = init_mongo(app, app.config["MONGO_URL"], app.config["MONGO_DB"])
+    api.register_blueprint(reference.blp)
+    api.register_blueprint(events_blueprint(lambda envelope: receive_mongo_event(db, envelope, {})))
+    return app

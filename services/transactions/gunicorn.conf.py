@@ -1,0 +1,4 @@
+# gunicorn -c services/transactions/gunicorn.conf.py "services.transactions.app:create_app()"
+from services.common.gunicorn_defaults import child_exit, settings  # noqa: F401
+
+globals().update(settings(default_port=8082))

@@ -1,0 +1,10 @@
+"""Internal tokens for tests that call a service directly, as the gateway would."""
+from services.common.service_auth import mint_internal_token
+
+TEST_SECRET = "test-internal-token-secret-with-enough-length"
+
+
+def auth_header(audience: str, subject: str | None = None, roles=(), caller: str = "gateway",
+                secret: str = TEST_SECRET) -> dict[str, str]:
+    token = mint_internal_token(secret, audience, caller, subject, tuple(roles))
+    return {"Authorization": f"Bearer {token}"}

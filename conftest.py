@@ -126,7 +126,7 @@ def suite(stores, databases, tmp_path_factory) -> AppProcesses:
     ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
     environments = app_environment(
         ports, databases, stores.mongo_url, TEST_MONGO_DB,
-        extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING",
+        extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
                "OUTBOX_RELAY_INTERVAL": "0.2"})
     apps = start_apps(ports, environments, tmp_path_factory.mktemp("suite-logs"))
     yield apps

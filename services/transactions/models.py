@@ -1,4 +1,11 @@
-"""The transactions service's tables (its own PostgreSQL database)."""
+"""The transactions service's tables (its own PostgreSQL database).
+
+The schema, with its triggers and constraints, is created by Alembic
+(database/migrations/transactions); these Core tables are how the code names it.
+Money columns are BIGINT minor units of the row's currency.
+"""
+from sqlalchemy import (BigInteger, Boolean, CHAR, Column, DateTime, Integer, Table, Text, func)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
 from services.common.outbox import outbox_table, processed_events_table
@@ -8,5 +15,62 @@ class Base(DeclarativeBase):
     pass
 
 
-outbox_events = outbox_table(Base.metadata)
-processed_events = processed_events_table(Base.metadata)
+metadata = Base.metadata
+outbox_events = outbox_table(metadata)
+processed_events = processed_events_table(metadata)
+
+ledger_accounts = Table(
+    "ledger_accounts", metadata,
+    Column("id", Text, primary_key=True),
+    Column("customer_id", Text),
+    Column("kind", Text, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("overdraft_limit", BigInteger, nullable=False, server_default="0"),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("held", BigInteger, nullable=False, server_default="0"),
+    Column("may_go_negative", Boolean, nullable=False, server_default="false"),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="posted"),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("category", Text),
+    Column("from_account_id", Text, nullable=False),
+    Column("to_account_id", Text, nullable=False),
+    Column("initiated_by", Text),
+    Column("reverses_entry_id", UUID(as_uuid=True)),
+    Column("request_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("entry_id", UUID(as_uuid=True), nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("category", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("scope", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("response_body", JSONB),
+    Column("resource_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

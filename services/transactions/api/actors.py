@@ -1,0 +1,22 @@
+"""Who the request acts for, as the ledger sees it."""
+from services.common.service_auth import current_principal, require_customer
+
+from ..ledger.transfers import Actor
+
+
+def customer_actor() -> Actor:
+    return Actor(customer_id=require_customer())
+
+
+def admin_actor() -> Actor:
+    from services.common.service_auth import require_role
+    principal = require_role("admin")
+    return Actor(customer_id=principal.customer_id, is_admin=True)
+
+
+def actor() -> Actor:
+    """An admin acts as admin; anyone else as the signed-in customer."""
+    principal = current_principal()
+    if principal.has_role("admin"):
+        return Actor(customer_id=principal.customer_id, is_admin=True)
+    return customer_actor()

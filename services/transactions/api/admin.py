@@ -1,0 +1,98 @@
+"""Admin-only: deposits, batch ingestion, the ledger integrity check."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from services.common.outbox_wiring import publish
+from services.common.problems import DEFAULT_CODES, flatten_messages
+from services.common.request_id import current_request_id
+from services.common.sql import request_session
+
+from ..ledger.batch import BatchItem, post_batch
+from ..ledger.errors import STATUS, LedgerError
+from ..ledger.events import transfer_posted
+from ..ledger.integrity import check_ledger
+from ..ledger.transfers import post_deposit
+from ..money import to_minor
+from .actors import admin_actor
+from .idempotent import idempotent_write
+from .schemas import BatchItemSchema, BatchRequestSchema, DepositRequestSchema, TransferSchema
+from .serialize import planned_transfer_json, rfc3339
+from .transfers import posted
+
+blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Ledger administration.")
+
+
+@blp.post("/deposits")
+@blp.arguments(DepositRequestSchema)
+@blp.response(201, TransferSchema)
+def deposit(body):
+    """Fund a customer account from the bank's settlement account."""
+    who = admin_actor()
+
+    def act(session):
+        entry = post_deposit(session, who, account_id=body["account_id"],
+                             amount=to_minor(body["amount"], body["currency"]), currency=body["currency"],
+                             description=body["description"], request_id=current_request_id())
+        return posted(session, entry)
+
+    return idempotent_write(who.name, act)
+
+
+@blp.post("/transfers/batch")
+@blp.arguments(BatchRequestSchema)
+def batch(body):
+    """Up to 1,000 transfers, each with its own idempotency_key; answered per item."""
+    who = admin_actor()
+    items, results = _parse_items(body["items"])
+    session = request_session()
+    posted_items = post_batch(session, who.name, request.path, items, planned_transfer_json, _problem,
+                              request_id=current_request_id())
+    for result in posted_items:
+        results[result.index] = {"index": result.index, "status": result.status, "body": result.body}
+        if body["notify"] and result.entry is not None:
+            publish(current_app, session, "transfer.posted",
+                    transfer_posted(result.entry, result.body["created_at"]))
+    session.commit()
+    ordered = [results[i] for i in sorted(results)]
+    return {"items": ordered,
+            "posted": sum(1 for r in ordered if r["status"] == 201),
+            "failed": sum(1 for r in ordered if r["status"] >= 400)}, 200
+
+
+def _parse_items(raw_items: list[dict]) -> tuple[list[BatchItem], dict[int, dict]]:
+    schema = BatchItemSchema()
+    items: list[BatchItem] = []
+    invalid: dict[int, dict] = {}
+    for index, raw in enumerate(raw_items):
+        errors = schema.validate(raw)
+        if errors:
+            invalid[index] = {"index": index, "status": 422, "body": _problem_body(
+                422, "validation_error", "The item has invalid fields.", errors=flatten_messages(errors))}
+            continue
+        item = schema.load(raw)
+        items.append(BatchItem(index=index, key=item["idempotency_key"],
+                               body={k: v for k, v in raw.items() if k != "idempotency_key"},
+                               from_account_id=item["from_account_id"], to_account_id=item["to_account_id"],
+                               amount=to_minor(item["amount"], item["currency"]), currency=item["currency"],
+                               description=item["description"], category=item["category"]))
+    return items, invalid
+
+
+def _problem(error: LedgerError) -> dict:
+    return _problem_body(STATUS[type(error)], error.code, error.detail, **error.extra)
+
+
+def _problem_body(status: int, code: str, detail: str, **extra) -> dict:
+    return {"type": f"https://errors.finovabank.example/{code}", "title": code.replace("_", " ").capitalize(),
+            "status": status, "detail": detail, "code": code, **extra}
+
+
+@blp.get("/ledger-check")
+def ledger_check():
+    """Verify the whole ledger: balanced entries, balances equal to postings, no orphans."""
+    admin_actor()
+    violations = check_ledger(request_session())
+    return {"ok": not violations,
+            "violations": [{"check": v.check, "subject": v.subject, "detail": v.detail} for v in violations]}

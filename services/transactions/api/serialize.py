@@ -1,0 +1,77 @@
+"""Ledger values as the API shows them: decimal strings in the currency's places, RFC 3339 times."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..ledger.accounts import LedgerAccount
+from ..ledger.statements import StatementLine
+from ..ledger.transfers import EntryView
+from ..money import from_minor
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def transfer_json(entry: EntryView) -> dict:
+    currency = entry.currency.strip()
+    return {
+        "id": str(entry.id),
+        "kind": entry.kind,
+        "status": entry.status,
+        "from_account_id": entry.from_account_id,
+        "to_account_id": entry.to_account_id,
+        "amount": from_minor(entry.amount, currency),
+        "currency": currency,
+        "description": entry.description,
+        "category": entry.category,
+        "reverses_transfer_id": str(entry.reverses_entry_id) if entry.reverses_entry_id else None,
+        "reversed_by": str(entry.reversed_by) if entry.reversed_by else None,
+        "created_at": rfc3339(entry.created_at),
+    }
+
+
+def statement_line_json(line: StatementLine) -> dict:
+    return {
+        "id": str(line.id),
+        "transfer_id": line.transfer_id,
+        "kind": line.kind,
+        "amount": from_minor(line.amount, line.currency),
+        "currency": line.currency,
+        "balance_after": from_minor(line.balance_after, line.currency),
+        "description": line.description,
+        "category": line.category,
+        "created_at": rfc3339(line.created_at),
+    }
+
+
+def ledger_account_json(account: LedgerAccount) -> dict:
+    currency = account.currency.strip()
+    return {
+        "account_id": account.id,
+        "customer_id": account.customer_id,
+        "currency": currency,
+        "status": account.status,
+        "balance": from_minor(account.balance, currency),
+        "available_balance": from_minor(account.available_balance, currency),
+        "held": from_minor(account.held, currency),
+        "overdraft_limit": from_minor(account.overdraft_limit, currency),
+    }
+
+
+def planned_transfer_json(entry, created_at: datetime) -> dict:
+    """A freshly posted entry (not yet read back), shaped like transfer_json."""
+    return {
+        "id": str(entry.id),
+        "kind": entry.kind,
+        "status": "posted",
+        "from_account_id": entry.from_account_id,
+        "to_account_id": entry.to_account_id,
+        "amount": from_minor(entry.amount, entry.currency),
+        "currency": entry.currency,
+        "description": entry.description,
+        "category": entry.category,
+        "reverses_transfer_id": str(entry.reverses_entry_id) if entry.reverses_entry_id else None,
+        "reversed_by": None,
+        "created_at": rfc3339(created_at),
+    }

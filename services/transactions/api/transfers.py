@@ -1,0 +1,78 @@
+"""POST/GET /api/v1/transfers, POST /api/v1/transfers/{id}/reverse."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from services.common.outbox_wiring import publish
+from services.common.request_id import current_request_id
+from services.common.sql import request_session
+
+from ..ledger.errors import NotFound
+from ..ledger.events import transfer_posted
+from ..ledger.transfers import find_entry, get_entry_for, post_transfer, reverse_entry
+from ..money import to_minor
+from .actors import actor, customer_actor
+from .idempotent import idempotent_write
+from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
+from .serialize import rfc3339, transfer_json
+
+blp = Blueprint("transfers", __name__, url_prefix="/api/v1", description="Money movement.")
+
+
+def posted(session, entry):
+    """Publish transfer.posted with the change and answer with the stored entry."""
+    view = find_entry(session, entry.id)
+    publish(current_app, session, "transfer.posted", transfer_posted(entry, rfc3339(view.created_at)))
+    return 201, transfer_json(view), entry.id
+
+
+@blp.post("/transfers")
+@blp.arguments(TransferRequestSchema)
+@blp.response(201, TransferSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
+def create_transfer(body):
+    """Move money from one of the customer's accounts to another account."""
+    who = customer_actor()
+
+    def act(session):
+        entry = post_transfer(session, who, from_account_id=body["from_account_id"],
+                              to_account_id=body["to_account_id"],
+                              amount=to_minor(body["amount"], body["currency"]),
+                              currency=body["currency"], description=body["description"],
+                              category=body["category"], request_id=current_request_id())
+        return posted(session, entry)
+
+    return idempotent_write(who.name, act)
+
+
+@blp.get("/transfers/<transfer_id>")
+@blp.response(200, TransferSchema)
+def get_transfer(transfer_id: str):
+    """A transfer the customer sent or received."""
+    return transfer_json(get_entry_for(request_session(), actor(), _uuid(transfer_id)))
+
+
+@blp.post("/transfers/<transfer_id>/reverse")
+@blp.arguments(ReverseRequestSchema)
+@blp.response(201, TransferSchema)
+def reverse_transfer(body, transfer_id: str):
+    """The rollback: a reversing transfer that moves the money back; both stay in history."""
+    who = actor()
+    entry_id = _uuid(transfer_id)
+
+    def act(session):
+        entry = reverse_entry(session, who, entry_id, description=body.get("description"),
+                              request_id=current_request_id())
+        return posted(session, entry)
+
+    return idempotent_write(who.name, act)
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"Transfer {value} does not exist.") from None

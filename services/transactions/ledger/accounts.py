@@ -1,0 +1,102 @@
+"""Ledger accounts: the ledger's mirror of each bank account, and the bank's own accounts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from ..models import ledger_accounts
+from .errors import AccountClosed, AccountFrozen, NotFound
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    id: str
+    customer_id: str | None
+    kind: str
+    currency: str
+    status: str
+    overdraft_limit: int
+    balance: int
+    held: int
+    may_go_negative: bool
+
+    @property
+    def available(self) -> int:
+        """What can leave the account now: balance less holds plus the overdraft."""
+        return self.balance - self.held + self.overdraft_limit
+
+    @property
+    def available_balance(self) -> int:
+        """What the customer sees as available: balance less holds."""
+        return self.balance - self.held
+
+    def ensure_usable(self) -> None:
+        if self.status == "frozen":
+            raise AccountFrozen(f"Account {self.id} is frozen.", account_id=self.id)
+        if self.status == "closed":
+            raise AccountClosed(f"Account {self.id} is closed.", account_id=self.id)
+
+
+_COLUMNS = [ledger_accounts.c[name] for name in LedgerAccount.__dataclass_fields__]
+
+
+def settlement_account_id(currency: str) -> str:
+    return f"internal:settlement:{currency}"
+
+
+def open_customer_account(session: Session, account_id: str, customer_id: str, currency: str,
+                          overdraft_limit: int = 0, status: str = "active") -> bool:
+    """Mirror a bank account; a repeat of the same opening is a no-op. True if created."""
+    created = session.execute(
+        insert(ledger_accounts)
+        .values(id=account_id, customer_id=customer_id, kind="customer", currency=currency,
+                status=status, overdraft_limit=overdraft_limit)
+        .on_conflict_do_nothing(index_elements=[ledger_accounts.c.id])
+        .returning(ledger_accounts.c.id)
+    ).first()
+    return created is not None
+
+
+def ensure_settlement_account(session: Session, currency: str) -> str:
+    """The bank's settlement account in a currency: deposits come from it, so it may go negative."""
+    account_id = settlement_account_id(currency)
+    session.execute(
+        insert(ledger_accounts)
+        .values(id=account_id, customer_id=None, kind="settlement", currency=currency,
+                may_go_negative=True)
+        .on_conflict_do_nothing(index_elements=[ledger_accounts.c.id])
+    )
+    return account_id
+
+
+def set_status(session: Session, account_id: str, status: str) -> None:
+    session.execute(
+        update(ledger_accounts).where(ledger_accounts.c.id == account_id)
+        .values(status=status, version=ledger_accounts.c.version + 1, updated_at=func.now())
+    )
+
+
+def lock_accounts_in_order(session: Session, account_ids: Iterable[str]) -> dict[str, LedgerAccount]:
+    """Lock the accounts FOR UPDATE in id order, so two transfers never wait on each other in a cycle."""
+    ids = sorted(set(account_ids))
+    rows = session.execute(
+        select(*_COLUMNS).where(ledger_accounts.c.id.in_(ids))
+        .order_by(ledger_accounts.c.id).with_for_update()
+    ).all()
+    return {row.id: LedgerAccount(**row._mapping) for row in rows}
+
+
+def get_accounts(session: Session, account_ids: Iterable[str]) -> list[LedgerAccount]:
+    rows = session.execute(select(*_COLUMNS).where(ledger_accounts.c.id.in_(list(account_ids)))).all()
+    return [LedgerAccount(**row._mapping) for row in rows]
+
+
+def get_account(session: Session, account_id: str) -> LedgerAccount:
+    found = get_accounts(session, [account_id])
+    if not found:
+        raise NotFound(f"Account {account_id} does not exist.")
+    return found[0]

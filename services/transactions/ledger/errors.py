@@ -1,0 +1,65 @@
+"""A named exception for each broken ledger rule; `code` is the API's stable problem code."""
+
+
+class LedgerError(Exception):
+    code = "ledger_error"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(LedgerError):
+    code = "not_found"
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+
+
+class AccountFrozen(LedgerError):
+    code = "account_frozen"
+
+
+class AccountClosed(LedgerError):
+    code = "account_closed"
+
+
+class CurrencyMismatch(LedgerError):
+    code = "currency_mismatch"
+
+
+class SameAccount(LedgerError):
+    code = "same_account"
+
+
+class AlreadyReversed(LedgerError):
+    code = "already_reversed"
+
+
+class NotReversible(LedgerError):
+    code = "not_reversible"
+
+
+class Forbidden(LedgerError):
+    code = "forbidden"
+
+
+class IdempotencyKeyReused(LedgerError):
+    code = "idempotency_key_reused"
+
+
+# The HTTP status each rule answers with (the API layer's only mapping).
+STATUS = {
+    NotFound: 404,
+    InsufficientFunds: 422,
+    AccountFrozen: 409,
+    AccountClosed: 409,
+    CurrencyMismatch: 422,
+    SameAccount: 422,
+    AlreadyReversed: 409,
+    NotReversible: 409,
+    IdempotencyKeyReused: 422,
+    Forbidden: 403,
+}

@@ -1,0 +1,140 @@
+"""Transfers, deposits and reversals: each one journal entry posted in one local transaction."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from ..models import journal_entries, ledger_accounts
+from .accounts import ensure_settlement_account, lock_accounts_in_order
+from .errors import AlreadyReversed, Forbidden, NotFound, NotReversible
+from .posting import PlannedEntry, plan_entry, write_entries
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a customer moves only their own money; an admin may act on any account."""
+
+    customer_id: str | None
+    is_admin: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"admin:{self.customer_id}" if self.is_admin else f"customer:{self.customer_id}"
+
+
+def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_account_id: str,
+                  amount: int, currency: str, description: str = "", category: str | None = None,
+                  request_id: str | None = None) -> PlannedEntry:
+    accounts = lock_accounts_in_order(session, [from_account_id, to_account_id])
+    source = accounts.get(from_account_id)
+    # Another customer's account answers like a missing one, so ids do not leak.
+    if source is None or (not actor.is_admin and source.customer_id != actor.customer_id) \
+            or source.kind != "customer":
+        raise NotFound(f"Account {from_account_id} does not exist.", account_id=from_account_id)
+    target = accounts.get(to_account_id)
+    if target is not None and target.kind != "customer":
+        raise NotFound(f"Account {to_account_id} does not exist.", account_id=to_account_id)
+    entry = plan_entry(accounts, kind="transfer", amount=amount, currency=currency,
+                       from_account_id=from_account_id, to_account_id=to_account_id,
+                       description=description, category=category, initiated_by=actor.name,
+                       request_id=request_id)
+    write_entries(session, [entry], accounts)
+    return entry
+
+
+def post_deposit(session: Session, actor: Actor, *, account_id: str, amount: int, currency: str,
+                 description: str = "", request_id: str | None = None) -> PlannedEntry:
+    """Fund a customer account from the bank's settlement account in its currency."""
+    settlement = ensure_settlement_account(session, currency)
+    accounts = lock_accounts_in_order(session, [settlement, account_id])
+    target = accounts.get(account_id)
+    if target is None or target.kind != "customer":
+        raise NotFound(f"Account {account_id} does not exist.", account_id=account_id)
+    entry = plan_entry(accounts, kind="deposit", amount=amount, currency=currency,
+                       from_account_id=settlement, to_account_id=account_id,
+                       description=description or "Deposit", initiated_by=actor.name,
+                       request_id=request_id)
+    write_entries(session, [entry], accounts)
+    return entry
+
+
+def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
+                  description: str | None = None, request_id: str | None = None) -> PlannedEntry:
+    """The rollback: a new entry moving the same amount back; both stay in history."""
+    original = find_entry(session, entry_id)
+    if original is None or not original.visible_to(actor):
+        raise NotFound(f"Transfer {entry_id} does not exist.")
+    if not _may_reverse(original, actor):
+        raise Forbidden("Only the sender of a transfer, or an admin, can reverse it.")
+    if original.kind == "reversal":
+        raise NotReversible("A reversal cannot itself be reversed; make a new transfer.")
+    accounts = lock_accounts_in_order(session, [original.from_account_id, original.to_account_id])
+    # Checked after the locks: a concurrent reversal has committed or not by now.
+    if reversal_of(session, entry_id) is not None:
+        raise AlreadyReversed(f"Transfer {entry_id} has already been reversed.")
+    entry = plan_entry(accounts, kind="reversal", amount=original.amount, currency=original.currency,
+                       from_account_id=original.to_account_id, to_account_id=original.from_account_id,
+                       description=description or f"Reversal of {entry_id}", initiated_by=actor.name,
+                       reverses_entry_id=entry_id, request_id=request_id)
+    write_entries(session, [entry], accounts)
+    return entry
+
+
+def _may_reverse(entry, actor: Actor) -> bool:
+    # A customer may take back a transfer they sent; deposits and others' entries need an admin.
+    return actor.is_admin or (entry.kind == "transfer" and entry.from_customer_id == actor.customer_id)
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: uuid.UUID
+    kind: str
+    status: str
+    amount: int
+    currency: str
+    description: str
+    category: str | None
+    from_account_id: str
+    to_account_id: str
+    from_customer_id: str | None
+    to_customer_id: str | None
+    reverses_entry_id: uuid.UUID | None
+    reversed_by: uuid.UUID | None
+    created_at: datetime
+
+    def visible_to(self, actor: Actor) -> bool:
+        return actor.is_admin or actor.customer_id in (self.from_customer_id, self.to_customer_id)
+
+
+def find_entry(session: Session, entry_id: uuid.UUID) -> EntryView | None:
+    source, target = aliased(ledger_accounts), aliased(ledger_accounts)
+    reversal = aliased(journal_entries)
+    row = session.execute(
+        select(journal_entries, source.c.customer_id.label("from_customer_id"),
+               target.c.customer_id.label("to_customer_id"), reversal.c.id.label("reversed_by"))
+        .join(source, source.c.id == journal_entries.c.from_account_id)
+        .join(target, target.c.id == journal_entries.c.to_account_id)
+        .outerjoin(reversal, reversal.c.reverses_entry_id == journal_entries.c.id)
+        .where(journal_entries.c.id == entry_id)
+    ).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return EntryView(**{name: values[name] for name in EntryView.__dataclass_fields__})
+
+
+def reversal_of(session: Session, entry_id: uuid.UUID) -> uuid.UUID | None:
+    return session.execute(
+        select(journal_entries.c.id).where(journal_entries.c.reverses_entry_id == entry_id)
+    ).scalar_one_or_none()
+
+
+def get_entry_for(session: Session, actor: Actor, entry_id: uuid.UUID) -> EntryView:
+    entry = find_entry(session, entry_id)
+    if entry is None or not entry.visible_to(actor):
+        raise NotFound(f"Transfer {entry_id} does not exist.")
+    return entry

@@ -1,0 +1,60 @@
+"""Test data for the ledger: accounts opened the way the accounts service opens them."""
+from __future__ import annotations
+
+import uuid
+
+from tests.support.tokens import auth_header
+
+ADMIN = "admin-1"
+
+
+def open_account(client, customer_id: str, currency: str = "EUR", overdraft_limit: str = "0.00",
+                 account_id: str | None = None) -> str:
+    """Deliver an account.opened event, as the accounts service's outbox would."""
+    account_id = account_id or f"acc-{uuid.uuid4().hex[:12]}"
+    event = {"id": str(uuid.uuid4()), "type": "account.opened", "source": "accounts",
+             "occurred_at": "2026-11-25T00:00:00Z",
+             "data": {"account_id": account_id, "customer_id": customer_id, "currency": currency,
+                      "type": "checking", "overdraft_limit": overdraft_limit, "status": "active"}}
+    response = client.post("/internal/events", json=event, headers=auth_header("transactions", caller="accounts"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return account_id
+
+
+def change_status(client, account_id: str, status: str) -> None:
+    event = {"id": str(uuid.uuid4()), "type": "account.status_changed", "source": "accounts",
+             "occurred_at": "2026-11-25T00:00:00Z", "data": {"account_id": account_id, "status": status}}
+    response = client.post("/internal/events", json=event, headers=auth_header("transactions", caller="accounts"))
+    assert response.status_code == 200
+
+
+def admin_headers(key: str | None = None) -> dict:
+    headers = auth_header("transactions", subject=ADMIN, roles=("admin",))
+    headers["Idempotency-Key"] = key or uuid.uuid4().hex
+    return headers
+
+
+def customer_headers(customer_id: str, key: str | None = None) -> dict:
+    headers = auth_header("transactions", subject=customer_id)
+    headers["Idempotency-Key"] = key or uuid.uuid4().hex
+    return headers
+
+
+def deposit(client, account_id: str, amount: str, currency: str = "EUR") -> dict:
+    response = client.post("/api/v1/admin/deposits", headers=admin_headers(),
+                           json={"account_id": account_id, "amount": amount, "currency": currency})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def transfer(client, customer_id: str, source: str, target: str, amount: str, currency: str = "EUR",
+             key: str | None = None, **extra):
+    return client.post("/api/v1/transfers", headers=customer_headers(customer_id, key),
+                       json={"from_account_id": source, "to_account_id": target, "amount": amount,
+                             "currency": currency, **extra})
+
+
+def balance(client, account_id: str) -> str:
+    response = client.get(f"/internal/ledger-accounts?ids={account_id}",
+                          headers=auth_header("transactions", caller="accounts"))
+    return response.get_json()["items"][0]["balance"]

@@ -19,10 +19,15 @@ def accounts_app_sending_to(accounts_db, port, **config):
                                      TRANSACTIONS_URL=f"http://127.0.0.1:{port}", **config))
 
 
+def opened_event(account_id):
+    # A complete event: the ledger really applies it when it is delivered.
+    return {"account_id": account_id, "customer_id": "cust-1", "currency": "EUR"}
+
+
 def publish_opened(app, account_id="acc-1"):
     from services.accounts.models import outbox_events
     with session_scope(app.extensions["sql_sessions"]) as session:
-        publish(app, session, "account.opened", {"account_id": account_id, "currency": "EUR"})
+        publish(app, session, "account.opened", opened_event(account_id))
     return outbox_events
 
 
@@ -49,7 +54,7 @@ def test_an_event_exists_only_if_its_transaction_commits(accounts_db):
     rows = outbox_rows(app)
     assert [(r.event_type, r.destination, r.delivered_at) for r in rows] == [
         ("account.opened", "transactions", None)]
-    assert rows[0].payload["data"] == {"account_id": "acc-1", "currency": "EUR"}
+    assert rows[0].payload["data"] == opened_event("acc-1")
 
 
 def test_delivery_while_the_receiver_is_down_then_back_is_exactly_once(

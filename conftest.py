@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from devstack.stack import (MONGO_LAUNCHER_CACHE, ROOT, AppProcesses, app_environment, free_port, migrate,
                             prepare_databases, start_apps, start_stores)
 from services.common.sql import sqlalchemy_url
-from tests.support.tokens import TEST_SECRET
+from tests.support.tokens import TEST_JWT_SIGNING_KEYS, TEST_SECRET
 
 TEST_MONGO_DB = "test_preferences"
 
@@ -113,8 +113,8 @@ def mongo_cache_dir():
 
 def service_config(**overrides):
     """Config for an app built in-process: the test secret, no background relay."""
-    return {"INTERNAL_TOKEN_SECRET": TEST_SECRET, "OUTBOX_RELAY": False, "LOG_LEVEL": "WARNING",
-            **overrides}
+    return {"INTERNAL_TOKEN_SECRET": TEST_SECRET, "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
+            "OUTBOX_RELAY": False, "LOG_LEVEL": "WARNING", **overrides}
 
 
 @pytest.fixture
@@ -141,7 +141,8 @@ def suite(stores, databases, tmp_path_factory) -> AppProcesses:
     ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
     environments = app_environment(
         ports, databases, stores.mongo_url, TEST_MONGO_DB,
-        extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
+        extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
+               "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
                "OUTBOX_RELAY_INTERVAL": "0.2"})
     apps = start_apps(ports, environments, tmp_path_factory.mktemp("suite-logs"))
     yield apps

@@ -29,6 +29,10 @@ APPS = {  # name -> (gunicorn config, app factory, default port)
     "gateway": ("gateway/gunicorn.conf.py", "gateway.app:create_app()", 8080),
 }
 DEV_INTERNAL_SECRET = "finova-dev-internal-token-secret-change-me-in-production"
+# Development keys only; production passes real ones through secrets (key formats and
+# rotation: gateway/tokens.py, services/accounts/pii.py).
+DEV_JWT_SIGNING_KEYS = "dev1:finova-dev-access-token-signing-key-change-me"
+DEV_PII_ENCRYPTION_KEYS = "dev1:Zmlub3ZhLWRldi1waWkta2V5LWNoYW5nZS1tZS0xMjM="
 
 
 def free_port() -> int:
@@ -141,10 +145,11 @@ def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase]
         **(extra or {}),
     }
     return {
-        "accounts": {**base, "DATABASE_URL": databases["accounts"].app_url},
+        "accounts": {**base, "DATABASE_URL": databases["accounts"].app_url,
+                     "PII_ENCRYPTION_KEYS": os.environ.get("PII_ENCRYPTION_KEYS", DEV_PII_ENCRYPTION_KEYS)},
         "transactions": {**base, "DATABASE_URL": databases["transactions"].app_url},
         "preferences": {**base, "MONGO_URL": mongo_url, "MONGO_DB": mongo_db},
-        "gateway": dict(base),
+        "gateway": {**base, "JWT_SIGNING_KEYS": os.environ.get("JWT_SIGNING_KEYS", DEV_JWT_SIGNING_KEYS)},
     }
 
 

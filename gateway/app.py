@@ -6,14 +6,15 @@ from typing import Any, Mapping
 from flask import request
 
 from services.common.app_factory import create_service_app
-from services.common.config import Setting, as_positive_float, as_url
+from services.common.config import Setting, as_positive_float, as_positive_int, as_url
 from services.common.health import add_readiness_check
 from services.common.http_client import ServiceClient
 from services.common.problems import Problem
-from services.common.service_auth import Principal
 
+from . import auth
 from .proxy import forward
 from .routes import DEFAULT_ROUTES, RouteTable, parse_routes
+from .tokens import AccessTokens, parse_signing_keys
 
 UPSTREAMS = ("accounts", "transactions", "preferences")
 SETTINGS = [
@@ -23,6 +24,10 @@ SETTINGS = [
     Setting("UPSTREAM_CONNECT_TIMEOUT", as_positive_float, 0.5),
     Setting("UPSTREAM_READ_TIMEOUT", as_positive_float, 5.0),
     Setting("GATEWAY_ROUTES", parse_routes, DEFAULT_ROUTES),
+    Setting("JWT_SIGNING_KEYS", parse_signing_keys, secret=True),
+    Setting("JWT_ISSUER", str, "https://api.finovabank.example"),
+    Setting("JWT_AUDIENCE", str, "finova-api"),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", as_positive_int, 900),
 ]
 PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -38,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None):
         for name in UPSTREAMS
     }
     app.extensions["upstreams"] = clients
+    app.extensions["access_tokens"] = _access_tokens(app.config)
+    app.register_blueprint(auth.blp)
     for name, client in clients.items():
         add_readiness_check(app, name, _upstream_ready(client))
 
@@ -46,11 +53,17 @@ def create_app(config: Mapping[str, Any] | None = None):
         service = routes.service_for(request.path)
         if service is None:
             raise Problem(404, "not_found", "No such resource.")
-        # Customer authentication arrives with the gateway issue; until then requests
-        # go upstream as an anonymous principal.
-        return forward(clients[service], service, Principal(subject=None))
+        return forward(clients[service], service, auth.authenticate())
 
     return app
+
+
+def _access_tokens(config) -> AccessTokens:
+    keys = config["JWT_SIGNING_KEYS"]
+    if isinstance(keys, str):  # given as an override rather than read from the environment
+        keys = parse_signing_keys(keys)
+    return AccessTokens(tuple(keys), config["JWT_ISSUER"], config["JWT_AUDIENCE"],
+                        config["ACCESS_TOKEN_TTL_SECONDS"])
 
 
 def _upstream_ready(client: ServiceClient):

@@ -4,13 +4,14 @@ import time
 import pytest
 from flask import Flask, request
 
-from conftest import service_config
 from devstack.stack import free_port
 from gateway.app import create_app
 from gateway.routes import DEFAULT_ROUTES, RouteTable
 from services.common.service_auth import verify_internal_token
 from tests.support.servers import serving
 from tests.support.tokens import TEST_SECRET
+
+from .conftest import TEST_JWT_KEYS, bearer, gateway_for
 
 
 @pytest.mark.parametrize("path,service", [
@@ -40,13 +41,8 @@ def echo_upstream(name):
         principal = verify_internal_token(request.headers["Authorization"].split()[1], TEST_SECRET, name)
         return {"service": name, "path": request.full_path, "method": request.method,
                 "body": request.get_data(as_text=True), "headers": dict(request.headers),
-                "subject": principal.subject}, 201, {"ETag": '"v1"', "Set-Cookie": "x=y"}
+                "subject": principal.subject, "roles": list(principal.roles)}, 201, {"ETag": '"v1"', "Set-Cookie": "x=y"}
     return app
-
-
-def gateway_for(**urls):
-    return create_app(service_config(**{f"{k.upper()}_URL": v for k, v in urls.items()},
-                                     UPSTREAM_CONNECT_TIMEOUT=0.3, UPSTREAM_READ_TIMEOUT=1.0))
 
 
 def test_forwards_to_the_owner_with_an_internal_token_and_nothing_smuggled():
@@ -54,7 +50,7 @@ def test_forwards_to_the_owner_with_an_internal_token_and_nothing_smuggled():
         gateway = gateway_for(transactions=upstream.url).test_client()
         response = gateway.post(
             "/api/v1/transfers?dry=1", data='{"amount": "1.00"}', content_type="application/json",
-            headers={"Authorization": "Bearer client-token", "X-Customer-Id": "someone-else",
+            headers={**bearer("cust-1", ("customer",)), "X-Customer-Id": "someone-else",
                      "X-Internal-Token": "forged", "Idempotency-Key": "k1", "X-Request-ID": "req-9"})
     assert response.status_code == 201
     seen = response.get_json()
@@ -63,7 +59,7 @@ def test_forwards_to_the_owner_with_an_internal_token_and_nothing_smuggled():
     assert seen["headers"]["Idempotency-Key"] == "k1"
     assert seen["headers"]["X-Request-Id"] == "req-9"
     assert "X-Customer-Id" not in seen["headers"] and "X-Internal-Token" not in seen["headers"]
-    assert seen["headers"]["Authorization"] != "Bearer client-token"
+    assert seen["subject"] == "cust-1" and seen["roles"] == ["customer"]
     assert response.headers["ETag"] == '"v1"' and "Set-Cookie" not in response.headers
     assert response.headers["X-Request-ID"] == "req-9"
 
@@ -71,7 +67,7 @@ def test_forwards_to_the_owner_with_an_internal_token_and_nothing_smuggled():
 def test_a_down_upstream_is_a_quick_503_problem():
     gateway = gateway_for(accounts=f"http://127.0.0.1:{free_port()}").test_client()
     started = time.monotonic()
-    response = gateway.get("/api/v1/account-types")
+    response = gateway.get("/api/v1/account-types", headers=bearer())
     assert time.monotonic() - started < 2
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "service_unavailable"
@@ -89,7 +85,7 @@ def test_a_hanging_upstream_is_a_503_within_the_read_timeout():
         gateway = gateway_for(transactions=upstream.url).test_client()
         started = time.monotonic()
         # A GET may be retried; the deadline is read timeout x attempts, never a hang.
-        response = gateway.get("/api/v1/currencies")
+        response = gateway.get("/api/v1/currencies", headers=bearer())
     assert response.status_code == 503 and time.monotonic() - started < 4
 
 
@@ -108,5 +104,6 @@ def test_readyz_checks_each_service():
 def test_a_malformed_route_table_stops_the_gateway_at_start(monkeypatch):
     from services.common.config import ConfigError
     monkeypatch.setenv("GATEWAY_ROUTES", "[[1]]")
+    monkeypatch.setenv("JWT_SIGNING_KEYS", TEST_JWT_KEYS)
     with pytest.raises(ConfigError, match="GATEWAY_ROUTES is malformed"):
         create_app({"INTERNAL_TOKEN_SECRET": TEST_SECRET})

@@ -11,6 +11,20 @@ from devstack.stack import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("accounts", "transactions", "preferences")
+PASSWORD = "Correct-Horse-42-battery"
+
+
+@pytest.fixture(scope="module")
+def customer(suite):
+    """A customer registered and logged in through the gateway, as a client would."""
+    gateway = suite.url("gateway")
+    email = f"e2e-{free_port()}@example.com"
+    created = requests.post(gateway + "/api/v1/auth/register", timeout=10,
+                            json={"email": email, "password": PASSWORD, "full_name": "E2E Client"})
+    assert created.status_code == 201, created.text
+    login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10)
+    assert login.status_code == 200, login.text
+    return {"id": created.json()["id"], "headers": {"Authorization": f"Bearer {login.json()['access_token']}"}}
 
 
 @pytest.mark.parametrize("name", ("gateway",) + SERVICES)
@@ -25,15 +39,27 @@ def test_every_app_is_ready(suite, name):
     ("/api/v1/currencies", "transactions", lambda body: {"code": "JPY", "name": "Yen", "minor_units": 0} in body),
     ("/api/v1/preferences/defaults", "preferences", lambda body: body["timezone"] == "UTC"),
 ])
-def test_the_gateway_reaches_each_service(suite, path, owner, check):
-    response = requests.get(suite.url("gateway") + path, headers={"X-Request-ID": f"e2e-{owner}"}, timeout=10)
+def test_the_gateway_reaches_each_service(suite, customer, path, owner, check):
+    response = requests.get(suite.url("gateway") + path, timeout=10,
+                            headers={"X-Request-ID": f"e2e-{owner}", **customer["headers"]})
     assert response.status_code == 200, response.text
     assert check(response.json())
     assert response.headers["X-Request-ID"] == f"e2e-{owner}"
 
 
-def test_the_request_id_reaches_the_owning_services_log(suite):
-    requests.get(suite.url("gateway") + "/api/v1/currencies", headers={"X-Request-ID": "trace-me-1"}, timeout=10)
+def test_a_route_without_an_access_token_is_401_at_the_gateway(suite):
+    response = requests.get(suite.url("gateway") + "/api/v1/currencies", timeout=10)
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
+def test_the_logged_in_customer_is_who_me_says(suite, customer):
+    response = requests.get(suite.url("gateway") + "/api/v1/me", headers=customer["headers"], timeout=10)
+    assert response.status_code == 200 and response.json()["id"] == customer["id"]
+
+
+def test_the_request_id_reaches_the_owning_services_log(suite, customer):
+    requests.get(suite.url("gateway") + "/api/v1/currencies", timeout=10,
+                 headers={"X-Request-ID": "trace-me-1", **customer["headers"]})
     log_lines = (suite.log_dir / "transactions.log").read_text().splitlines()
     seen = [json.loads(line) for line in log_lines if line.startswith("{") and "trace-me-1" in line]
     assert seen and seen[0]["service"] == "transactions" and seen[0]["path"] == "/api/v1/currencies"

@@ -2,6 +2,7 @@
 from services.common.service_auth import mint_internal_token
 
 TEST_SECRET = "test-internal-token-secret-with-enough-length"
+TEST_JWT_SIGNING_KEYS = "test-1:test-jwt-signing-key-that-is-long-enough-0001"
 
 
 def auth_header(audience: str, subject: str | None = None, roles=(), caller: str = "gateway",

@@ -10,9 +10,10 @@ def test_account_types_need_an_internal_token(accounts_app):
                                                         "investment"]
 
 
-def test_readyz_checks_its_own_database(accounts_app):
+def test_readyz_checks_its_own_database_and_its_pii_keys(accounts_app):
     response = accounts_app.test_client().get("/readyz")
-    assert response.status_code == 200 and response.get_json()["checks"] == {"postgres": "ok"}
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"postgres": "ok", "pii_keys": "ok"}
 
 
 def test_readyz_is_503_with_the_reason_when_the_database_is_down():
@@ -23,5 +24,17 @@ def test_readyz_is_503_with_the_reason_when_the_database_is_down():
     client = app.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert "Connection refused" in response.get_json()["checks"]["postgres"]
+    checks = response.get_json()["checks"]
+    assert "Connection refused" in checks["postgres"]
+    assert checks["pii_keys"] == "RuntimeError: PII_ENCRYPTION_KEYS is not set"
     assert client.get("/healthz").status_code == 200
+
+
+def test_malformed_pii_keys_stop_the_app_at_start(monkeypatch):
+    import pytest
+    from services.accounts.app import create_app
+    from services.common.config import ConfigError
+    from tests.support.tokens import TEST_SECRET
+    monkeypatch.setenv("PII_ENCRYPTION_KEYS", "k1:not-a-fernet-key")
+    with pytest.raises(ConfigError, match="PII_ENCRYPTION_KEYS is malformed \\(<hidden>\\)"):
+        create_app({"INTERNAL_TOKEN_SECRET": TEST_SECRET, "DATABASE_URL": "postgresql://x@127.0.0.1/none"})

@@ -1,0 +1,93 @@
+"""Operator commands for the accounts service.
+
+    python -m services.accounts.cli create-admin --email admin@example.com --password '...'
+        (defaults: FINOVA_ADMIN_EMAIL, FINOVA_ADMIN_PASSWORD; idempotent: an existing login
+        gets the admin role and this password)
+    python -m services.accounts.cli rotate-pii-keys
+        (re-encrypts phone and national id under the first key of PII_ENCRYPTION_KEYS)
+
+Both use DATABASE_URL (the app role is enough: they act as the system under row-level security).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.config import ConfigError, load_settings
+from services.common.sql import make_engine, session_scope
+
+from .app import SETTINGS
+from .db import act_as_system, install_rls_scoping
+from .domain.customers import ensure_admin
+from .domain.errors import WeakPassword
+from .models import Customer
+from .pii import FieldCipher
+
+
+def _sessions(settings: dict) -> sessionmaker:
+    factory = sessionmaker(make_engine(settings["DATABASE_URL"], "accounts-cli", pool_size=1),
+                           expire_on_commit=False)
+    install_rls_scoping(factory)
+    return factory
+
+
+def create_admin(settings: dict, email: str, password: str, full_name: str) -> int:
+    try:
+        with session_scope(_sessions(settings)) as session:
+            customer, created = ensure_admin(act_as_system(session), email, password, full_name)
+    except WeakPassword as exc:
+        print(f"refused: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"admin {email} {'created' if created else 'updated'} (id {customer.id})")
+    return 0
+
+
+def rotate_pii_keys(settings: dict, batch: int = 500) -> int:
+    cipher = FieldCipher(settings["PII_ENCRYPTION_KEYS"])
+    stale = or_(Customer.phone_encrypted.not_like(f"{cipher.current_id}:%"),
+                Customer.national_id_encrypted.not_like(f"{cipher.current_id}:%"))
+    rotated = 0
+    factory = _sessions(settings)
+    while True:
+        with session_scope(factory) as session:
+            act_as_system(session)
+            rows = list(session.scalars(select(Customer).where(stale).limit(batch)
+                                        .with_for_update(skip_locked=True)))
+            for customer in rows:
+                customer.phone_encrypted = cipher.rotate(customer.phone_encrypted)
+                customer.national_id_encrypted = cipher.rotate(customer.national_id_encrypted)
+        rotated += len(rows)
+        if len(rows) < batch:
+            break
+    print(f"re-encrypted {rotated} customer(s) under key {cipher.current_id}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.accounts.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    admin = commands.add_parser("create-admin", help="create or update an admin login")
+    admin.add_argument("--email", default=os.environ.get("FINOVA_ADMIN_EMAIL"))
+    admin.add_argument("--password", default=os.environ.get("FINOVA_ADMIN_PASSWORD"))
+    admin.add_argument("--full-name", default="Administrator")
+    commands.add_parser("rotate-pii-keys", help="re-encrypt personal data under the current key")
+    args = parser.parse_args(argv)
+    wanted = ["DATABASE_URL"] + (["PII_ENCRYPTION_KEYS"] if args.command == "rotate-pii-keys" else [])
+    try:
+        settings = load_settings([s for s in SETTINGS if s.name in wanted])
+    except ConfigError as exc:
+        parser.error(str(exc))
+    if args.command == "create-admin":
+        if not args.email or not args.password:
+            parser.error("--email and --password (or FINOVA_ADMIN_EMAIL and FINOVA_ADMIN_PASSWORD) are required")
+        return create_admin(settings, args.email, args.password, args.full_name)
+    return rotate_pii_keys(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

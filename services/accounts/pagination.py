@@ -1,0 +1,23 @@
+"""Opaque cursors for keyset pagination: base64 of a small JSON document."""
+from __future__ import annotations
+
+import base64
+import json
+
+from services.common.problems import Problem
+
+
+def encode_cursor(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(422, "validation_error", "The cursor is malformed.",
+                      errors={"cursor": ["Not a cursor from this API."]}) from None

@@ -7,7 +7,10 @@ from services.common.app_factory import create_service_app
 from services.common.config import Setting, as_url
 from services.common.events_api import events_blueprint
 
-from .api import reference
+from . import events, purge
+from .api import notifications, reference
+from .api.documents import notification_settings_blp, preferences_blp
+from .api.errors import init_error_handlers
 from .store import init_mongo, receive_mongo_event
 
 SETTINGS = [
@@ -19,6 +22,12 @@ SETTINGS = [
 def create_app(config: Mapping[str, Any] | None = None):
     app, api = create_service_app("preferences", SETTINGS, config)
     db = init_mongo(app, app.config["MONGO_URL"], app.config["MONGO_DB"])
+    init_error_handlers(app)
     api.register_blueprint(reference.blp)
-    api.register_blueprint(events_blueprint(lambda envelope: receive_mongo_event(db, envelope, {})))
+    api.register_blueprint(preferences_blp)
+    api.register_blueprint(notification_settings_blp)
+    api.register_blueprint(notifications.blp)
+    api.register_blueprint(events_blueprint(
+        lambda envelope: receive_mongo_event(db, envelope, events.HANDLERS)))
+    purge.init_cli(app)
     return app

@@ -1,4 +1,4 @@
-"""What a customer's preferences are before they change anything."""
+"""What a customer's documents are before they change anything."""
 
 DEFAULT_PREFERENCES = {
     "language": "en",
@@ -7,4 +7,23 @@ DEFAULT_PREFERENCES = {
     "theme": "system",
     "date_format": "YYYY-MM-DD",
     "dashboard_widgets": ["accounts", "recent_transactions", "notifications"],
+}
+
+_PUSH_AND_EMAIL = ["push", "email"]
+
+DEFAULT_NOTIFICATION_SETTINGS = {
+    "channels": {
+        "email": {"address": None, "verified": False},
+        "sms": {"address": None, "verified": False},
+        "push": {"address": None, "verified": False},
+    },
+    "events": {
+        "low_balance": {"enabled": True, "threshold": "100.00", "channels": _PUSH_AND_EMAIL},
+        "large_transaction": {"enabled": True, "threshold": "1000.00",
+                              "channels": _PUSH_AND_EMAIL},
+        "suspicious_activity": {"enabled": True, "channels": ["push", "email", "sms"]},
+        "budget_exceeded": {"enabled": True, "channels": _PUSH_AND_EMAIL},
+        "bill_due": {"enabled": True, "channels": ["email"]},
+    },
+    "quiet_hours": {"enabled": False, "start": "22:00", "end": "07:00", "timezone": "UTC"},
 }

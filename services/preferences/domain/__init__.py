@@ -1,0 +1,1 @@
+"""Business rules of the preferences service: plain functions on a pymongo Database."""

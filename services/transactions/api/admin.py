@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from services.common.outbox_wiring import publish
 from services.common.problems import DEFAULT_CODES, flatten_messages
@@ -66,12 +67,13 @@ def _parse_items(raw_items: list[dict]) -> tuple[list[BatchItem], dict[int, dict
     items: list[BatchItem] = []
     invalid: dict[int, dict] = {}
     for index, raw in enumerate(raw_items):
-        errors = schema.validate(raw)
-        if errors:
+        try:
+            item = schema.load(raw)
+        except ValidationError as error:
             invalid[index] = {"index": index, "status": 422, "body": _problem_body(
-                422, "validation_error", "The item has invalid fields.", errors=flatten_messages(errors))}
+                422, "validation_error", "The item has invalid fields.",
+                errors=flatten_messages(error.messages))}
             continue
-        item = schema.load(raw)
         items.append(BatchItem(index=index, key=item["idempotency_key"],
                                body={k: v for k, v in raw.items() if k != "idempotency_key"},
                                from_account_id=item["from_account_id"], to_account_id=item["to_account_id"],

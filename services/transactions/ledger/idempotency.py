@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -80,15 +80,12 @@ class Claims:
 def claim_many(session: Session, scope: str, fingerprints: dict[str, str]) -> Claims:
     if not fingerprints:
         return Claims(set(), {}, set())
-    mine = set(session.execute(
-        insert(idempotency_keys)
-        .values([{"scope": scope, "key": key, "request_hash": fp} for key, fp in fingerprints.items()])
-        .on_conflict_do_nothing(index_elements=[idempotency_keys.c.scope, idempotency_keys.c.key])
-        .returning(idempotency_keys.c.key)
-    ).scalars())
+    keys = list(fingerprints)
+    mine = set(session.execute(_CLAIM_MANY, {
+        "scope": scope, "keys": keys, "hashes": [fingerprints[k] for k in keys]}).scalars())
     stored: dict[str, StoredResponse] = {}
     reused: set[str] = set()
-    existing = [key for key in fingerprints if key not in mine]
+    existing = [key for key in keys if key not in mine]
     if existing:
         rows = session.execute(
             select(idempotency_keys.c.key, idempotency_keys.c.request_hash, idempotency_keys.c.status_code,
@@ -106,13 +103,23 @@ def claim_many(session: Session, scope: str, fingerprints: dict[str, str]) -> Cl
 def record_many(session: Session, scope: str, answers: list[tuple[str, int, dict[str, Any], uuid.UUID]]) -> None:
     if not answers:
         return
-    from sqlalchemy import bindparam
-    statement = (
-        update(idempotency_keys)
-        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == bindparam("k"))
-        .values(status_code=bindparam("status"), response_body=bindparam("body"),
-                resource_id=bindparam("resource"))
-    )
-    session.connection().execute(statement, [
-        {"k": key, "status": status, "body": body, "resource": resource} for key, status, body, resource in answers
-    ])
+    session.execute(_RECORD_MANY, {
+        "scope": scope, "keys": [key for key, *_ in answers], "statuses": [status for _, status, *_ in answers],
+        "bodies": [json.dumps(body) for _, _, body, _ in answers], "resources": [r for *_, r in answers]})
+
+
+# Arrays unnested rather than a VALUES list per key: see posting.write_entries.
+_CLAIM_MANY = text("""
+    INSERT INTO idempotency_keys (scope, key, request_hash)
+    SELECT :scope, key, hash FROM unnest(CAST(:keys AS text[]), CAST(:hashes AS text[])) AS claim(key, hash)
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING key
+""")
+
+_RECORD_MANY = text("""
+    UPDATE idempotency_keys AS k
+       SET status_code = answer.status, response_body = answer.body, resource_id = answer.resource
+      FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS integer[]), CAST(:bodies AS jsonb[]),
+                  CAST(:resources AS uuid[])) AS answer(key, status, body, resource)
+     WHERE k.scope = :scope AND k.key = answer.key
+""")

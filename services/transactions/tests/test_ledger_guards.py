@@ -49,6 +49,26 @@ def test_the_database_refuses_a_broken_entry_at_commit(conn, legs, constraint):
     assert conn.execute("SELECT count(*) FROM journal_entries").fetchone()[0] == 0
 
 
+def test_a_posting_added_later_to_a_committed_entry_is_refused(conn):
+    old = entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.commit()
+    conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
+                 "VALUES (%s, 'g-b', 5, 'EUR', 0)", (old,))
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.commit()
+    assert caught.value.diag.constraint_name == "entry_balanced"
+    conn.rollback()
+
+
+def test_an_unbalanced_entry_written_inside_a_savepoint_is_refused(conn):
+    with conn.transaction():  # outer transaction; the entry goes in through a savepoint
+        with pytest.raises(psycopg.errors.CheckViolation):
+            with conn.transaction():
+                entry(conn, [("g-a", -100, "EUR"), ("g-b", 90, "EUR")])
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert conn.execute("SELECT count(*) FROM journal_entries").fetchone()[0] == 0
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE postings SET amount = amount * 2",
     "DELETE FROM postings",

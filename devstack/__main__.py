@@ -11,8 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from .stack import (APPS, ROOT, app_environment, migrate, port_open, prepare_databases,
-                    start_apps, start_stores)
+from .stack import (APPS, ROOT, app_environment, ensure_admin, migrate, port_open,
+                    prepare_databases, start_apps, start_stores)
 
 DATA_DIR = Path(os.environ.get("FINOVA_DATA_DIR", ROOT / ".data"))
 STATE_FILE = DATA_DIR / "run" / "stack.json"
@@ -50,6 +50,7 @@ def up() -> int:
     try:
         databases = prepare_databases(stores)
         migrate(databases, stores.mongo_url, MONGO_DB, log=_say)
+        admin_email, _ = ensure_admin(databases, log=_say)
         environments = app_environment(ports, databases, stores.mongo_url, MONGO_DB)
         apps = start_apps(ports, environments, DATA_DIR / "logs")
         _write_state()
@@ -57,6 +58,7 @@ def up() -> int:
         for name in ("gateway", "accounts", "transactions", "preferences"):
             _say(f"  {name:<13} {apps.url(name)}   (readiness: {apps.url(name)}/readyz)")
         _say(f"  public API    {apps.url('gateway')}/api/v1/...")
+        _say(f"  admin login   {admin_email} (FINOVA_ADMIN_EMAIL / FINOVA_ADMIN_PASSWORD; see README)")
         _say(f"logs in {DATA_DIR / 'logs'}; Ctrl-C or `make down` stops everything")
         while not stop.is_set():
             for name, process in apps.processes.items():

@@ -33,6 +33,9 @@ DEV_INTERNAL_SECRET = "finova-dev-internal-token-secret-change-me-in-production"
 # rotation: gateway/tokens.py, services/accounts/pii.py).
 DEV_JWT_SIGNING_KEYS = "dev1:finova-dev-access-token-signing-key-change-me"
 DEV_PII_ENCRYPTION_KEYS = "dev1:Zmlub3ZhLWRldi1waWkta2V5LWNoYW5nZS1tZS0xMjM="
+# The admin login `make up` creates; production runs `python -m services.accounts.cli create-admin`.
+DEV_ADMIN_EMAIL = "admin@finovabank.local"
+DEV_ADMIN_PASSWORD = "Vault-Keeper-Dev-2026"
 
 
 def free_port() -> int:
@@ -151,6 +154,20 @@ def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase]
         "preferences": {**base, "MONGO_URL": mongo_url, "MONGO_DB": mongo_db},
         "gateway": {**base, "JWT_SIGNING_KEYS": os.environ.get("JWT_SIGNING_KEYS", DEV_JWT_SIGNING_KEYS)},
     }
+
+
+def ensure_admin(databases: dict[str, ServiceDatabase], log=print) -> tuple[str, str]:
+    """Create (or refresh) the admin login from FINOVA_ADMIN_EMAIL / FINOVA_ADMIN_PASSWORD."""
+    email = os.environ.get("FINOVA_ADMIN_EMAIL", DEV_ADMIN_EMAIL)
+    password = os.environ.get("FINOVA_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": databases["accounts"].app_url,
+           "FINOVA_ADMIN_EMAIL": email, "FINOVA_ADMIN_PASSWORD": password}
+    result = subprocess.run([sys.executable, "-m", "services.accounts.cli", "create-admin"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"creating the admin login failed: {result.stderr.strip()}")
+    log(result.stdout.strip())
+    return email, password
 
 
 def start_apps(ports: dict[str, int], environments: dict[str, dict[str, str]], log_dir: Path,

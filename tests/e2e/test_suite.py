@@ -95,3 +95,16 @@ def test_a_missing_setting_stops_the_app_naming_the_variable(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "DATABASE_URL is not set" in result.stderr
+
+
+def test_the_admin_that_make_up_creates_can_use_admin_routes(suite, databases, monkeypatch):
+    from devstack.stack import ensure_admin
+    monkeypatch.setenv("FINOVA_ADMIN_EMAIL", "ops-e2e@finovabank.local")
+    monkeypatch.setenv("FINOVA_ADMIN_PASSWORD", "Night-Shift-Operator-77")
+    email, password = ensure_admin(databases, log=lambda _m: None)
+    gateway = suite.url("gateway")
+    login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert login.status_code == 200, login.text
+    audit = requests.get(gateway + "/api/v1/admin/audit-logs", timeout=10,
+                         headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert audit.status_code == 200 and "items" in audit.json()

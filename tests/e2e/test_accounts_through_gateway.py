@@ -1,0 +1,182 @@
+"""Identity and accounts as a client sees them: every call through the gateway, real processes
+(gateway, accounts, ledger) and real stores."""
+import time
+import uuid
+
+import pytest
+import requests
+from schwifty import IBAN
+
+from devstack.stack import ensure_admin
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "Correct-Horse-42-battery"
+
+
+class Caller:
+    """A client of the gateway, logged in as one customer (or anonymous)."""
+
+    def __init__(self, gateway: str, token: str | None = None):
+        self.gateway = gateway
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return requests.request(method, self.gateway + path, headers=headers, timeout=10, **kwargs)
+
+
+def new_customer(gateway: str) -> tuple[dict, Caller]:
+    email = f"client-{uuid.uuid4().hex[:10]}@example.com"
+    created = requests.post(gateway + "/api/v1/auth/register", timeout=10,
+                            json={"email": email, "password": PASSWORD, "full_name": "Grace Client",
+                                  "phone": "+441632960961"})
+    assert created.status_code == 201, created.text
+    login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10)
+    assert login.status_code == 200, login.text
+    return {**created.json(), "email": email}, Caller(gateway, login.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def gateway(suite):
+    return suite.url("gateway")
+
+
+@pytest.fixture(scope="module")
+def admin(gateway, databases):
+    email, password = ensure_admin(databases, log=lambda _m: None)
+    login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert login.status_code == 200, login.text
+    return Caller(gateway, login.json()["access_token"])
+
+
+def open_account(caller: Caller, **body) -> dict:
+    response = caller.call("POST", "/api/v1/accounts", json={"type": "checking", "currency": "EUR", **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def deposit(admin: Caller, account_id: str, amount: str) -> None:
+    # The ledger hears of the account through the outbox; it is usable within a second or so.
+    deadline = time.monotonic() + 10
+    while True:
+        response = admin.call("POST", "/api/v1/admin/deposits", headers={"Idempotency-Key": str(uuid.uuid4())},
+                              json={"account_id": account_id, "amount": amount, "currency": "EUR"})
+        if response.status_code == 201 or time.monotonic() > deadline:
+            assert response.status_code == 201, response.text
+            return
+        time.sleep(0.2)
+
+
+def problem(response: requests.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == code
+    return body
+
+
+def test_registration_rules(gateway):
+    customer, _caller = new_customer(gateway)
+    assert customer["kyc_status"] == "unverified"
+    anonymous = Caller(gateway)
+    duplicate = anonymous.call("POST", "/api/v1/auth/register",
+                               json={"email": customer["email"].upper(), "password": PASSWORD, "full_name": "Again"})
+    problem(duplicate, 409, "email_taken")
+    weak = anonymous.call("POST", "/api/v1/auth/register",
+                          json={"email": f"weak-{uuid.uuid4().hex[:6]}@example.com", "password": "short",
+                                "full_name": "Weak"})
+    assert weak.status_code == 422 and "password" in weak.text
+    malformed = anonymous.call("POST", "/api/v1/auth/register", data="{not json",
+                               headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    wrong = anonymous.call("POST", "/api/v1/auth/login", json={"email": customer["email"], "password": "nope-nope-nope"})
+    problem(wrong, 401, "invalid_credentials")
+
+
+def test_me_and_an_account_with_its_ledger_balance(gateway, admin):
+    customer, caller = new_customer(gateway)
+    me = caller.call("GET", "/api/v1/me")
+    assert me.status_code == 200 and me.json()["id"] == customer["id"]
+
+    account = open_account(caller, nickname="Bills")
+    assert account["status"] == "active" and account["type"] == "checking" and account["currency"] == "EUR"
+    IBAN(account["number"])  # raises unless the check digits are valid
+    deposit(admin, account["id"], "125.50")
+
+    one = caller.call("GET", f"/api/v1/accounts/{account['id']}")
+    assert one.status_code == 200 and one.headers.get("ETag")
+    assert one.json()["balance"] == "125.50" and one.json()["available_balance"] == "125.50"
+    listed = caller.call("GET", "/api/v1/accounts")
+    assert listed.status_code == 200
+    assert [(a["id"], a["balance"]) for a in listed.json()["items"]] == [(account["id"], "125.50")]
+
+
+def test_bad_account_input_writes_nothing(gateway):
+    _customer, caller = new_customer(gateway)
+    for body, field in (({"type": "checking", "currency": "XYZ"}, "currency"),
+                        ({"type": "piggy_bank", "currency": "EUR"}, "type")):
+        response = caller.call("POST", "/api/v1/accounts", json=body)
+        assert field in problem(response, 422, "validation_error")["errors"]
+    oversized = caller.call("POST", "/api/v1/accounts", json={"type": "checking", "currency": "EUR",
+                                                             "nickname": "x" * (2 * 1024 * 1024)})
+    assert oversized.status_code == 413
+    assert caller.call("GET", "/api/v1/accounts").json()["items"] == []
+
+
+def test_another_customers_account_is_404_on_every_route(gateway):
+    _owner, owner = new_customer(gateway)
+    account = open_account(owner)
+    _intruder, intruder = new_customer(gateway)
+    for method, path, kwargs in (
+            ("GET", f"/api/v1/accounts/{account['id']}", {}),
+            ("PATCH", f"/api/v1/accounts/{account['id']}", {"json": {"nickname": "mine"}, "headers": {"If-Match": "*"}}),
+            ("POST", f"/api/v1/accounts/{account['id']}/close", {}),
+            ("GET", f"/api/v1/accounts/{account['id']}/transactions", {})):
+        problem(intruder.call(method, path, **kwargs), 404, "not_found")
+
+
+def test_nickname_needs_the_current_etag(gateway):
+    _customer, caller = new_customer(gateway)
+    account = open_account(caller)
+    etag = caller.call("GET", f"/api/v1/accounts/{account['id']}").headers["ETag"]
+    renamed = caller.call("PATCH", f"/api/v1/accounts/{account['id']}", json={"nickname": "Holidays"},
+                          headers={"If-Match": etag})
+    assert renamed.status_code == 200 and renamed.json()["nickname"] == "Holidays"
+    stale = caller.call("PATCH", f"/api/v1/accounts/{account['id']}", json={"nickname": "Other"},
+                        headers={"If-Match": etag})
+    problem(stale, 412, "precondition_failed")
+    assert caller.call("GET", f"/api/v1/accounts/{account['id']}").json()["nickname"] == "Holidays"
+
+
+def test_closing_needs_a_zero_balance(gateway, admin):
+    _customer, caller = new_customer(gateway)
+    funded, empty = open_account(caller), open_account(caller)
+    deposit(admin, funded["id"], "10.00")
+    problem(caller.call("POST", f"/api/v1/accounts/{funded['id']}/close"), 409, "account_not_empty")
+    closed = caller.call("POST", f"/api/v1/accounts/{empty['id']}/close")
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+
+
+def test_admin_freeze_stops_money_and_is_audited(gateway, admin):
+    _customer, caller = new_customer(gateway)
+    source, target = open_account(caller), open_account(caller)
+    deposit(admin, source["id"], "50.00")
+    problem(caller.call("POST", f"/api/v1/admin/accounts/{source['id']}/freeze"), 403, "forbidden")
+
+    frozen = admin.call("POST", f"/api/v1/admin/accounts/{source['id']}/freeze")
+    assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"
+    transfer = {"from_account_id": source["id"], "to_account_id": target["id"], "amount": "5.00", "currency": "EUR"}
+    deadline = time.monotonic() + 10
+    while True:  # the ledger applies the status change from the outbox event
+        refused = caller.call("POST", "/api/v1/transfers", json=transfer, headers={"Idempotency-Key": str(uuid.uuid4())})
+        if refused.status_code == 409 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    problem(refused, 409, "account_frozen")
+
+    assert admin.call("POST", f"/api/v1/admin/accounts/{source['id']}/unfreeze").json()["status"] == "active"
+    audit = admin.call("GET", "/api/v1/admin/audit-logs", params={"target_id": source["id"]})
+    assert audit.status_code == 200
+    actions = [entry["action"] for entry in audit.json()["items"]]
+    assert actions == ["account.unfrozen", "account.frozen", "account.opened"]

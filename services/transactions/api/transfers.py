@@ -12,21 +12,20 @@ from services.common.sql import request_session
 
 from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
-from ..ledger.transfers import find_entry, get_entry_for, post_transfer, reverse_entry
+from ..ledger.transfers import get_entry_for, post_transfer, reverse_entry
 from ..money import to_minor
 from .actors import actor, customer_actor
 from .idempotent import idempotent_write
 from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
-from .serialize import rfc3339, transfer_json
+from .serialize import planned_transfer_json, rfc3339, transfer_json
 
 blp = Blueprint("transfers", __name__, url_prefix="/api/v1", description="Money movement.")
 
 
 def posted(session, entry):
-    """Publish transfer.posted with the change and answer with the stored entry."""
-    view = find_entry(session, entry.id)
-    publish(current_app, session, "transfer.posted", transfer_posted(entry, rfc3339(view.created_at)))
-    return 201, transfer_json(view), entry.id
+    """Publish transfer.posted with the change and answer with the entry just written."""
+    publish(current_app, session, "transfer.posted", transfer_posted(entry, rfc3339(entry.created_at)))
+    return 201, planned_transfer_json(entry, entry.created_at), entry.id
 
 
 @blp.post("/transfers")

@@ -44,6 +44,7 @@ class PlannedEntry:
     reverses_entry_id: uuid.UUID | None
     request_id: str | None
     legs: tuple[Leg, ...] = field(default_factory=tuple)
+    created_at: datetime | None = None  # set once written: the database's clock decides it
 
 
 def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, currency: str,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -42,8 +42,7 @@ def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_ac
                        from_account_id=from_account_id, to_account_id=to_account_id,
                        description=description, category=category, initiated_by=actor.name,
                        request_id=request_id)
-    write_entries(session, [entry], accounts)
-    return entry
+    return written(session, entry, accounts)
 
 
 def post_deposit(session: Session, actor: Actor, *, account_id: str, amount: int, currency: str,
@@ -58,8 +57,7 @@ def post_deposit(session: Session, actor: Actor, *, account_id: str, amount: int
                        from_account_id=settlement, to_account_id=account_id,
                        description=description or "Deposit", initiated_by=actor.name,
                        request_id=request_id)
-    write_entries(session, [entry], accounts)
-    return entry
+    return written(session, entry, accounts)
 
 
 def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
@@ -80,8 +78,7 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
                        from_account_id=original.to_account_id, to_account_id=original.from_account_id,
                        description=description or f"Reversal of {entry_id}", initiated_by=actor.name,
                        reverses_entry_id=entry_id, request_id=request_id)
-    write_entries(session, [entry], accounts)
-    return entry
+    return written(session, entry, accounts)
 
 
 def _may_reverse(entry, actor: Actor) -> bool:
@@ -108,6 +105,11 @@ class EntryView:
 
     def visible_to(self, actor: Actor) -> bool:
         return actor.is_admin or actor.customer_id in (self.from_customer_id, self.to_customer_id)
+
+
+def written(session: Session, entry: PlannedEntry, accounts) -> PlannedEntry:
+    created = write_entries(session, [entry], accounts)
+    return replace(entry, created_at=created[entry.id])
 
 
 def find_entry(session: Session, entry_id: uuid.UUID) -> EntryView | None:

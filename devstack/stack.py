@@ -152,7 +152,8 @@ def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase]
                      "PII_ENCRYPTION_KEYS": os.environ.get("PII_ENCRYPTION_KEYS", DEV_PII_ENCRYPTION_KEYS)},
         "transactions": {**base, "DATABASE_URL": databases["transactions"].app_url},
         "preferences": {**base, "MONGO_URL": mongo_url, "MONGO_DB": mongo_db},
-        "gateway": {**base, "JWT_SIGNING_KEYS": os.environ.get("JWT_SIGNING_KEYS", DEV_JWT_SIGNING_KEYS)},
+        # Keys given in `extra` (tests, benchmarks) win over the environment's or the dev ones.
+        "gateway": {"JWT_SIGNING_KEYS": os.environ.get("JWT_SIGNING_KEYS", DEV_JWT_SIGNING_KEYS), **base},
     }
 
 

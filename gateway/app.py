@@ -1,60 +1,53 @@
 """The gateway: the only public entry to the suite."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
 from flask import request
 
 from services.common.app_factory import create_service_app
-from services.common.config import Setting, as_positive_float, as_positive_int, as_url
 from services.common.health import add_readiness_check
-from services.common.http_client import ServiceClient
 from services.common.problems import Problem
 
-from . import auth
+from . import auth, dashboard
+from .openapi import init_docs
 from .proxy import forward
-from .routes import DEFAULT_ROUTES, RouteTable, parse_routes
+from .rate_limits import init_rate_limits, limit_login
+from .routes import RouteTable
+from .security import init_cors, init_proxy_fix, init_security_headers
+from .settings import SETTINGS
 from .tokens import AccessTokens, parse_signing_keys
+from .upstreams import Upstream, build_upstreams
 
-UPSTREAMS = ("accounts", "transactions", "preferences")
-SETTINGS = [
-    Setting("ACCOUNTS_URL", as_url, "http://127.0.0.1:8081"),
-    Setting("TRANSACTIONS_URL", as_url, "http://127.0.0.1:8082"),
-    Setting("PREFERENCES_URL", as_url, "http://127.0.0.1:8083"),
-    Setting("UPSTREAM_CONNECT_TIMEOUT", as_positive_float, 0.5),
-    Setting("UPSTREAM_READ_TIMEOUT", as_positive_float, 5.0),
-    Setting("GATEWAY_ROUTES", parse_routes, DEFAULT_ROUTES),
-    Setting("JWT_SIGNING_KEYS", parse_signing_keys, secret=True),
-    Setting("JWT_ISSUER", str, "https://api.finovabank.example"),
-    Setting("JWT_AUDIENCE", str, "finova-api"),
-    Setting("ACCESS_TOKEN_TTL_SECONDS", as_positive_int, 900),
-]
 PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(config: Mapping[str, Any] | None = None):
-    app, _api = create_service_app("gateway", SETTINGS, config, internal_guard=False)
+    app, api = create_service_app("gateway", SETTINGS, config, internal_guard=False, title="FinovaBank gateway")
     routes = RouteTable.from_pairs(app.config["GATEWAY_ROUTES"])
-    clients = {
-        name: ServiceClient(app.config[f"{name.upper()}_URL"], audience=name, caller="gateway",
-                            secret=app.config["INTERNAL_TOKEN_SECRET"],
-                            connect_timeout=app.config["UPSTREAM_CONNECT_TIMEOUT"],
-                            read_timeout=app.config["UPSTREAM_READ_TIMEOUT"])
-        for name in UPSTREAMS
-    }
-    app.extensions["upstreams"] = clients
+    upstreams = build_upstreams(app.config)
+    app.extensions["upstreams"] = upstreams
     app.extensions["access_tokens"] = _access_tokens(app.config)
-    app.register_blueprint(auth.blp)
-    for name, client in clients.items():
-        add_readiness_check(app, name, _upstream_ready(client))
+    app.extensions["dashboard_pool"] = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dashboard")
+    init_proxy_fix(app)
+    init_security_headers(app)
+    init_cors(app)
+    limiter = init_rate_limits(app)
+    api.register_blueprint(auth.blp)
+    api.register_blueprint(dashboard.blp)
+    limit_login(app, limiter)
+    for name, upstream in upstreams.items():
+        add_readiness_check(app, name, _upstream_ready(upstream))
 
     @app.route("/api/v1/<path:_rest>", methods=PROXIED_METHODS)
     def proxy(_rest: str):
         service = routes.service_for(request.path)
         if service is None:
             raise Problem(404, "not_found", "No such resource.")
-        return forward(clients[service], service, auth.authenticate())
+        return forward(upstreams[service], auth.authenticate())
 
+    init_docs(app, api.spec.to_dict(), upstreams, routes)
     return app
 
 
@@ -66,9 +59,10 @@ def _access_tokens(config) -> AccessTokens:
                         config["ACCESS_TOKEN_TTL_SECONDS"])
 
 
-def _upstream_ready(client: ServiceClient):
+def _upstream_ready(upstream: Upstream):
+    # Straight to the client, past the breaker: readiness should see the service as it is now.
     def check() -> None:
-        response = client.get("/readyz", timeout=(0.5, 2.0))
+        response = upstream.client.get("/readyz", timeout=(0.5, 2.0))
         if response.status_code != 200:
-            raise RuntimeError(f"{client.audience} /readyz answered {response.status_code}")
+            raise RuntimeError(f"{upstream.name} /readyz answered {response.status_code}")
     return check

@@ -2,28 +2,48 @@
 
 The accounts service checks passwords and keeps refresh-token hashes (/internal/auth/*); the
 gateway signs access tokens and hands out refresh tokens. Every other /api/v1 route needs a
-valid access token, except the public ones below; health, readiness, metrics and docs are
-not under /api/v1.
+valid access token, except the public ones below and the OpenAPI document; health,
+readiness, metrics and the docs page are not under /api/v1.
 """
 from __future__ import annotations
 
-import logging
-
+import marshmallow as ma
 import requests
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Response, current_app, g, jsonify, request
+from flask_smorest import Blueprint
 
-from services.common.http_client import ServiceClient
 from services.common.problems import Problem
 from services.common.service_auth import Principal, bearer_token
 
 from .tokens import AccessTokens, new_refresh_token, refresh_token_hash, unauthorized
+from .upstreams import Upstream, UpstreamUnavailable
 
-log = logging.getLogger(__name__)
 # Forwarded upstream without a customer: nobody is signed in yet.
 PUBLIC_ROUTES = frozenset({("POST", "/api/v1/auth/register")})
 PASSED_HEADERS = ("Retry-After", "WWW-Authenticate")
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in, refresh, sign out.")
+
+
+# For the OpenAPI document only: the bodies are read by _fields below.
+class LoginSchema(ma.Schema):
+    email = ma.fields.String(required=True)
+    password = ma.fields.String(required=True)
+
+
+class RefreshTokenSchema(ma.Schema):
+    refresh_token = ma.fields.String(required=True)
+
+
+class TokenPairSchema(ma.Schema):
+    access_token = ma.fields.String()
+    refresh_token = ma.fields.String()
+    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(metadata={"example": 900})
+
+
+def _body(schema: type[ma.Schema]) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def authenticate() -> Principal:
@@ -33,14 +53,24 @@ def authenticate() -> Principal:
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
         raise unauthorized("An access token is required: Authorization: Bearer <token>.")
-    return _tokens().verify(token)
+    if "access_principal" not in g:
+        g.access_principal = _tokens().verify(token)
+    return g.access_principal
+
+
+def verified_customer_id() -> str | None:
+    """The customer of a valid access token on this request, else None (never raises)."""
+    try:
+        return authenticate().customer_id
+    except Problem:
+        return None
 
 
 def _tokens() -> AccessTokens:
     return current_app.extensions["access_tokens"]
 
 
-def _accounts() -> ServiceClient:
+def _accounts() -> Upstream:
     return current_app.extensions["upstreams"]["accounts"]
 
 
@@ -57,15 +87,9 @@ def _fields(*names: str) -> dict[str, str]:
 
 def _call_accounts(path: str, payload: dict, subject: str | None = None) -> requests.Response | Response:
     """POST to the accounts service; its problems pass through, an outage is a 503."""
-    try:
-        upstream = _accounts().post(path, json=payload, subject=subject)
-    except requests.RequestException as exc:
-        log.warning("accounts unavailable for auth", extra={"error": str(exc)})
-        raise Problem(503, "service_unavailable", "The accounts service is unavailable.",
-                      headers={"Retry-After": "1"}, service="accounts") from None
+    upstream = _accounts().post(path, json=payload, subject=subject)
     if upstream.status_code >= 500:
-        raise Problem(503, "service_unavailable", "The accounts service is unavailable.",
-                      headers={"Retry-After": "1"}, service="accounts")
+        raise UpstreamUnavailable("accounts", "The accounts service is unavailable.")
     return upstream
 
 
@@ -88,6 +112,10 @@ def _token_pair(identity: dict, refresh_token: str) -> Response:
 
 
 @blp.post("/login")
+@blp.doc(**_body(LoginSchema))
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, description="Bad credentials (invalid_credentials).")
+@blp.alt_response(429, description="Too many attempts (rate_limited), with Retry-After.")
 def login():
     """Email and password in, an access token and a refresh token out."""
     fields = _fields("email", "password")
@@ -99,6 +127,9 @@ def login():
 
 
 @blp.post("/refresh")
+@blp.doc(**_body(RefreshTokenSchema))
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, description="Unknown, spent or revoked refresh token.")
 def refresh():
     """A refresh token in (it is spent), a new pair out; a reused one revokes its family."""
     old = _fields("refresh_token")["refresh_token"]
@@ -111,6 +142,8 @@ def refresh():
 
 
 @blp.post("/logout")
+@blp.doc(**_body(RefreshTokenSchema))
+@blp.response(204)
 def logout():
     """Revoke the refresh token's family; needs the access token of the same customer."""
     principal = authenticate()

@@ -19,11 +19,13 @@ def bearer(customer_id: str = "c0ffee00-0000-4000-8000-000000000001", roles=("cu
     return {"Authorization": f"Bearer {access_tokens(**kwargs).issue(customer_id, roles)}"}
 
 
-def gateway_for(**urls):
+def gateway_for(**kwargs):
+    """The gateway app in front of `accounts=url, ...`; UPPER_CASE keywords are settings."""
     from gateway.app import create_app
-    return create_app(service_config(**{f"{k.upper()}_URL": v for k, v in urls.items()},
-                                     JWT_SIGNING_KEYS=TEST_JWT_KEYS,
-                                     UPSTREAM_CONNECT_TIMEOUT=0.3, UPSTREAM_READ_TIMEOUT=1.0))
+    urls = {f"{k.upper()}_URL": v for k, v in kwargs.items() if k.islower()}
+    settings = {k: v for k, v in kwargs.items() if not k.islower()}
+    return create_app(service_config(**urls, JWT_SIGNING_KEYS=TEST_JWT_KEYS,
+                                     UPSTREAM_CONNECT_TIMEOUT=0.3, UPSTREAM_READ_TIMEOUT=1.0, **settings))
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ def as_sort_code(raw: str) -> str:
 SETTINGS = [
     Setting("DATABASE_URL", as_url),
     Setting("TRANSACTIONS_URL", as_url, "http://127.0.0.1:8082"),
+    Setting("PREFERENCES_URL", as_url, "http://127.0.0.1:8083"),
     Setting("OUTBOX_RELAY", as_bool, True),
     Setting("OUTBOX_RELAY_INTERVAL", as_positive_float, 1.0),
     # Optional at start so tooling can build the app, but /readyz fails until it is set.
@@ -49,7 +50,8 @@ def create_app(config: Mapping[str, Any] | None = None):
     init_sql(app, app.config["DATABASE_URL"])
     install_rls_scoping(app.extensions["sql_sessions"])
     init_outbox(app, outbox_events, EVENT_ROUTES,
-                destinations={"transactions": app.config["TRANSACTIONS_URL"]})
+                destinations={"transactions": app.config["TRANSACTIONS_URL"],
+                              "preferences": app.config["PREFERENCES_URL"]})
     _init_pii(app)
     app.extensions["lockout_policy"] = LockoutPolicy(
         free_attempts=app.config["LOGIN_FREE_ATTEMPTS"], lock_after=app.config["LOGIN_LOCK_AFTER"],

@@ -24,6 +24,7 @@ DEFAULT_NOTIFICATION_SETTINGS = {
         "suspicious_activity": {"enabled": True, "channels": ["push", "email", "sms"]},
         "budget_exceeded": {"enabled": True, "channels": _PUSH_AND_EMAIL},
         "bill_due": {"enabled": True, "channels": ["email"]},
+        "account_changes": {"enabled": True, "channels": _PUSH_AND_EMAIL},
     },
     "quiet_hours": {"enabled": False, "start": "22:00", "end": "07:00", "timezone": "UTC"},
 }

@@ -1,4 +1,4 @@
-"""Limits on what a customer may send: no operator-like keys, bounded size and depth.
+"""Limits on what a customer may send: no operator-like keys, storable text, bounded size and depth.
 
 Documents are stored as sent (after validation), so a key such as `$where` or `a.b` must
 never reach MongoDB, where it would read as an operator or a path. The checks run on the
@@ -6,6 +6,7 @@ raw JSON before any schema sees it.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_BODY_BYTES = 16 * 1024
@@ -24,6 +25,28 @@ def unsafe_keys(value: Any, path: str = "") -> list[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             found.extend(unsafe_keys(item, f"{path}/{index}" if path else str(index)))
+    return found
+
+
+# Lone surrogates (JSON can carry "\ud800") cannot be encoded for MongoDB at all, and no
+# field here has a use for control characters.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def unstorable_text(value: Any, path: str = "") -> list[str]:
+    """Paths (dotted, like other field errors) of strings that cannot be stored as text."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                found.append(where)
+            found.extend(unstorable_text(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(unstorable_text(item, f"{path}.{index}" if path else str(index)))
+    elif isinstance(value, str) and _UNSTORABLE.search(value):
+        found.append(path or "_schema")
     return found
 
 

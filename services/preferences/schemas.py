@@ -7,14 +7,14 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from . import validators
-from .input_guard import unsafe_keys
+from .input_guard import unsafe_keys, unstorable_text
 
 THEMES = ("light", "dark", "system")
 DATE_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY")
 WIDGETS = ("accounts", "recent_transactions", "notifications", "budgets",
            "spending_by_category", "exchange_rates", "scheduled_transfers")
 CHANNELS = ("email", "sms", "push")
-_HH_MM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Must be a time as HH:MM.")
+_HH_MM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z", error="Must be a time as HH:MM.")
 
 
 class Checked(fields.String):
@@ -34,14 +34,17 @@ def _unique(values: list) -> None:
 
 
 class GuardedSchema(ma.Schema):
-    """A root schema for customer input: operator-like keys anywhere are refused."""
+    """A root schema for customer input: operator-like keys and unstorable text are refused."""
 
     @ma.pre_load
-    def refuse_unsafe_keys(self, data, **_kwargs):
-        bad = unsafe_keys(data) if isinstance(data, (dict, list)) else []
-        if bad:
-            raise ma.ValidationError(
-                {path: ["Keys may not start with '$' or contain '.'."] for path in bad})
+    def refuse_unsafe_input(self, data, **_kwargs):
+        errors = {path: ["Keys may not start with '$' or contain '.'."]
+                  for path in unsafe_keys(data)}
+        for path in unstorable_text(data):
+            errors.setdefault(path, []).append(
+                "Text may not hold control characters or unpaired surrogates.")
+        if errors:
+            raise ma.ValidationError(errors)
         return data
 
 
@@ -74,10 +77,10 @@ def _channel(name: str, address_pattern: str, example: str) -> type[ma.Schema]:
 
 
 class ChannelsSchema(ma.Schema):
-    email = fields.Nested(_channel("EmailChannel", r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    email = fields.Nested(_channel("EmailChannel", r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z",
                                    "name@example.com"))
-    sms = fields.Nested(_channel("SmsChannel", r"^\+[1-9]\d{6,14}$", "+4915112345678 (E.164)"))
-    push = fields.Nested(_channel("PushChannel", r"^[A-Za-z0-9:_\-]{8,254}$", "a device token"))
+    sms = fields.Nested(_channel("SmsChannel", r"^\+[1-9][0-9]{6,14}\Z", "+4915112345678 (E.164)"))
+    push = fields.Nested(_channel("PushChannel", r"^[A-Za-z0-9:_\-]{8,254}\Z", "a device token"))
 
 
 _CHANNEL_LIST = fields.List(fields.String(validate=validate.OneOf(CHANNELS)),
@@ -100,10 +103,13 @@ class EventRulesSchema(ma.Schema):
         "description": "When a debit takes an account's balance from at or above the "
                        "threshold to below it."})
     large_transaction = fields.Nested(ThresholdRuleSchema, metadata={
-        "description": "When the absolute amount of a posting is at least the threshold."})
+        "description": "When the absolute amount of a posting is over the threshold."})
     suspicious_activity = fields.Nested(RuleSchema)
     budget_exceeded = fields.Nested(RuleSchema)
     bill_due = fields.Nested(RuleSchema)
+    account_changes = fields.Nested(RuleSchema, metadata={
+        "description": "When one of the customer's accounts is opened, frozen, unfrozen or "
+                       "closed."})
 
 
 class QuietHoursSchema(ma.Schema):

@@ -12,8 +12,11 @@ from marshmallow import ValidationError
 from services.common.currency import minor_units
 
 # langcodes also accepts `en_US` and grandfathered `i-` tags; BCP 47 as clients send it does not.
-_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}$")
-_THRESHOLD = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}\Z")
+# [0-9], not \d, which also matches other scripts' digits ("١٢"); \Z, not $, which
+# also matches before a final newline.
+_THRESHOLD = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
+_SIGNED_AMOUNT = re.compile(r"^-?[0-9]{1,18}(\.[0-9]{1,8})?\Z")
 _NOT_ZONES = {"localtime", "posixrules", "Factory"}
 
 
@@ -51,6 +54,6 @@ def threshold_amount(value: str) -> str:
 
 def signed_amount(value: str) -> Decimal:
     """A signed decimal string from another service (never a float)."""
-    if not re.match(r"^-?\d{1,18}(\.\d{1,8})?$", value):
+    if not _SIGNED_AMOUNT.match(value):
         raise ValidationError("Must be a signed decimal string.")
     return Decimal(value)

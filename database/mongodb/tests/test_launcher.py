@@ -78,9 +78,9 @@ def test_missing_maven_is_named(monkeypatch, tmp_path):
 
 def test_migrations_apply_once_and_enforce_uniqueness(fresh_mongo_db):
     lines: list[str] = []
-    assert apply_migrations(fresh_mongo_db, log=lines.append) == [1, 2]
+    assert apply_migrations(fresh_mongo_db, log=lines.append) == [1, 2, 3]
     assert apply_migrations(fresh_mongo_db, log=lines.append) == []  # second run is a no-op
-    assert [d["version"] for d in fresh_mongo_db.schema_migrations.find()] == [1, 2]
+    assert [d["version"] for d in fresh_mongo_db.schema_migrations.find()] == [1, 2, 3]
 
     for name in ("preferences", "notification_settings", "notifications", "processed_events"):
         assert name in fresh_mongo_db.list_collection_names()
@@ -106,7 +106,7 @@ def test_migrate_cli(mongo_url, mongo_client):
         cmd = [sys.executable, "-m", "database.mongodb.migrate", "--url", mongo_url, "--db", db_name]
         first = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
         assert first.returncode == 0, first.stderr
-        assert "applied [1, 2]" in first.stdout
+        assert "applied [1, 2, 3]" in first.stdout
         second = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
         assert "nothing to apply" in second.stdout

@@ -105,7 +105,7 @@ def close_account(session: Session, customer_id: uuid.UUID, account_id: str, led
     account.status = "closed"
     account.closed_at = datetime.now(timezone.utc)
     _touch(account)
-    emit("account.closed", {"account_id": str(account.id)})
+    emit("account.closed", {"account_id": str(account.id), "customer_id": str(account.customer_id)})
     audit.record(session, actor, "account.closed", "account", account.id, account.customer_id,
                  before={"status": "active"}, after={"status": "closed"})
     return account
@@ -121,7 +121,8 @@ def set_status(session: Session, account_id: str, status: str, actor: audit.Acto
     before = {"status": account.status}
     account.status = status
     _touch(account)
-    emit("account.status_changed", {"account_id": str(account.id), "status": status})
+    emit("account.status_changed", {"account_id": str(account.id), "customer_id": str(account.customer_id),
+                                    "status": status})
     audit.record(session, actor, "account.frozen" if status == "frozen" else "account.unfrozen", "account",
                  account.id, account.customer_id, before=before, after={"status": status})
     return account

@@ -11,9 +11,11 @@ def customer(client):
     return register(client)
 
 
-def outbox(owner_engines):
+def outbox(owner_engines, destination="transactions"):
+    """The events queued for one subscriber (each account event goes to the ledger and to preferences)."""
     with owner_engines["accounts"].connect() as connection:
-        return connection.execute(text("SELECT event_type, destination, payload FROM outbox_events ORDER BY id")).all()
+        return connection.execute(text("SELECT event_type, destination, payload FROM outbox_events "
+                                       "WHERE destination = :d ORDER BY id"), {"d": destination}).all()
 
 
 def test_open_answers_the_account_with_a_valid_iban_and_publishes_it(client, customer, owner_engines):
@@ -30,6 +32,8 @@ def test_open_answers_the_account_with_a_valid_iban_and_publishes_it(client, cus
     assert (event_type, destination) == ("account.opened", "transactions")
     assert payload["data"] == {"account_id": body["id"], "customer_id": customer["id"], "currency": "EUR",
                                "type": "checking", "overdraft_limit": "0.00", "status": "active"}
+    [(_type, _destination, to_preferences)] = outbox(owner_engines, "preferences")
+    assert to_preferences == payload  # one event, one id, two subscribers
 
 
 def test_each_type_has_its_default_overdraft_in_the_currency_units(client, customer):
@@ -128,7 +132,7 @@ def test_close_an_empty_account(client, customer, ledger, owner_engines):
     response = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
     assert response.status_code == 200 and response.get_json()["status"] == "closed"
     assert [row.event_type for row in outbox(owner_engines)] == ["account.opened", "account.closed"]
-    assert outbox(owner_engines)[-1].payload["data"] == {"account_id": account["id"]}
+    assert outbox(owner_engines)[-1].payload["data"] == {"account_id": account["id"], "customer_id": customer["id"]}
     again = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
     assert again.status_code == 409 and again.get_json()["code"] == "account_closed"
 

@@ -15,7 +15,7 @@ def account(client):
 def events(owner_engines):
     with owner_engines["accounts"].connect() as connection:
         return [(r.event_type, r.payload["data"]) for r in connection.execute(
-            text("SELECT event_type, payload FROM outbox_events ORDER BY id"))]
+            text("SELECT event_type, payload FROM outbox_events WHERE destination = 'transactions' ORDER BY id"))]
 
 
 def test_freeze_and_unfreeze_tell_the_ledger(client, account, owner_engines):
@@ -25,9 +25,10 @@ def test_freeze_and_unfreeze_tell_the_ledger(client, account, owner_engines):
     assert again.status_code == 200  # already frozen: nothing new happens
     active = client.post(f"/api/v1/admin/accounts/{account['id']}/unfreeze", headers=admin_headers())
     assert active.status_code == 200 and active.get_json()["status"] == "active"
+    owner = events(owner_engines)[0][1]["customer_id"]  # from account.opened
     assert events(owner_engines)[1:] == [
-        ("account.status_changed", {"account_id": account["id"], "status": "frozen"}),
-        ("account.status_changed", {"account_id": account["id"], "status": "active"})]
+        ("account.status_changed", {"account_id": account["id"], "customer_id": owner, "status": "frozen"}),
+        ("account.status_changed", {"account_id": account["id"], "customer_id": owner, "status": "active"})]
 
 
 def test_a_customer_cannot_freeze(client):

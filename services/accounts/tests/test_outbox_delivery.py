@@ -28,14 +28,15 @@ def receiving_ledger(received: list[dict]) -> Flask:
 
 def test_account_opened_is_delivered_once_after_the_ledger_comes_back(accounts_db, owner_engines):
     port = free_port()
-    app = make_accounts_app(accounts_db, f"http://127.0.0.1:{port}")
+    # Preferences (the other subscriber) stays unreachable here: only the ledger's copy is watched.
+    app = make_accounts_app(accounts_db, f"http://127.0.0.1:{port}", PREFERENCES_URL=f"http://127.0.0.1:{free_port()}")
     client = app.test_client()
     account = open_account(client, register(client)["id"])
     relay = app.extensions["outbox_relay"]
 
     assert relay.deliver_due() == 0  # the ledger is down
     with owner_engines["accounts"].connect() as connection:
-        row = connection.execute(text("SELECT attempts, delivered_at, last_error FROM outbox_events")).one()
+        row = connection.execute(text("SELECT attempts, delivered_at, last_error FROM outbox_events WHERE destination = 'transactions'")).one()
     assert row.attempts == 1 and row.delivered_at is None and "Connection" in row.last_error
 
     received: list[dict] = []

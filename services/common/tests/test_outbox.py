@@ -15,8 +15,11 @@ from tests.support.tokens import auth_header
 
 def accounts_app_sending_to(accounts_db, port, **config):
     from services.accounts.app import create_app
-    return create_app(service_config(DATABASE_URL=accounts_db.app_url,
-                                     TRANSACTIONS_URL=f"http://127.0.0.1:{port}", **config))
+    app = create_app(service_config(DATABASE_URL=accounts_db.app_url,
+                                    TRANSACTIONS_URL=f"http://127.0.0.1:{port}", **config))
+    # These tests watch one subscriber: the ledger (preferences hears of accounts too).
+    app.extensions["outbox"].routes = {"account.opened": ("transactions",)}
+    return app
 
 
 def opened_event(account_id):

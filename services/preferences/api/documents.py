@@ -52,6 +52,9 @@ def document_blueprint(name: str, path: str, kind: DocumentKind,
                                             expected_versions()))
 
         @blp.arguments(MergePatchSchema)
+        @blp.doc(requestBody={"content": {  # what a patch may hold: the document's members
+            media: {"schema": schema} for media in ("application/merge-patch+json",
+                                                    "application/json")}})
         @blp.response(200, schema)
         @blp.alt_response(412, description="If-Match names an older version (precondition_failed).")
         def patch(self, patch):

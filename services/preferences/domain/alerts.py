@@ -73,48 +73,53 @@ def _low_balance(posting: dict, rule: dict, facts: dict) -> dict | None:
     if not (rule["enabled"] and after < threshold <= before):
         return None
     currency, data = posting["currency"], {**facts, "threshold": rule["threshold"]}
-    return _alert("low_balance", posting["account_id"], rule, data, "Low balance",
-                  f"Your balance is {after} {currency}, below your alert threshold of "
-                  f"{rule['threshold']} {currency}.")
+    return make_alert("low_balance", posting["account_id"], rule, data, "Low balance",
+                      f"Your balance is {after} {currency}, below your alert threshold of "
+                      f"{rule['threshold']} {currency}.")
 
 
 def _large_transaction(posting: dict, rule: dict, facts: dict) -> dict | None:
+    """Strictly over the threshold, as low balance is strictly under its own."""
     amount = abs(posting["amount"])
-    if not (rule["enabled"] and amount >= Decimal(rule["threshold"])):
+    if not (rule["enabled"] and amount > Decimal(rule["threshold"])):
         return None
-    return _alert("large_transaction", None, rule, {**facts, "threshold": rule["threshold"]},
-                  "Large transaction",
-                  f"A transaction of {amount} {posting['currency']} was posted to your account.")
+    return make_alert("large_transaction", None, rule, {**facts, "threshold": rule["threshold"]},
+                      "Large transaction",
+                      f"A transaction of {amount} {posting['currency']} was posted to your "
+                      f"account.")
 
 
 def _suspicious(transfer: dict, rule: dict, facts: dict) -> dict | None:
     if not (rule["enabled"] and "suspicious" in transfer["flags"]):
         return None
-    return _alert("suspicious_activity", None, rule, facts, "Suspicious activity",
-                  "A transfer on your account was flagged for review. "
-                  "Contact us if it was not you.")
+    return make_alert("suspicious_activity", None, rule, facts, "Suspicious activity",
+                      "A transfer on your account was flagged for review. "
+                      "Contact us if it was not you.")
 
 
-def _alert(kind: str, subject: str | None, rule: dict, data: dict, title: str,
-           message: str) -> dict[str, Any]:
+def make_alert(kind: str, subject: str | None, rule: dict, data: dict, title: str,
+               message: str) -> dict[str, Any]:
     # subject: what the alert is about within the event (an account; None = the customer).
     return {"kind": kind, "subject": subject, "channels": list(rule["channels"]), "data": data,
             "title": title, "message": message}
 
 
-def raise_transfer_alerts(db: Database, settings_kind: DocumentKind, transfer: dict[str, Any],
-                          event_id: str, now: datetime | None = None) -> int:
-    """Store the notifications for one `transfer.posted` event; returns how many are new."""
-    now = now or utc_now()
-    settings: dict[str, dict] = {}
+def settings_reader(db: Database, settings_kind: DocumentKind) -> Callable[[str], dict]:
+    """Each customer's notification settings, read once per event."""
+    cache: dict[str, dict] = {}
 
     def settings_of(customer_id: str) -> dict:
-        if customer_id not in settings:
-            settings[customer_id] = read_document(db, settings_kind, customer_id).body
-        return settings[customer_id]
+        if customer_id not in cache:
+            cache[customer_id] = read_document(db, settings_kind, customer_id).body
+        return cache[customer_id]
+    return settings_of
 
+
+def store_alerts(db: Database, alerts: list[dict], event_id: str,
+                 settings_of: Callable[[str], dict], now: datetime) -> int:
+    """Store each alert once per (event, kind, subject), deferred past quiet hours."""
     created = 0
-    for alert in alerts_for_transfer(transfer, settings_of):
+    for alert in alerts:
         deferred_to = quiet_until(now, settings_of(alert["customer_id"])["quiet_hours"])
         subject = alert.pop("subject")
         notification = {
@@ -127,3 +132,11 @@ def raise_transfer_alerts(db: Database, settings_kind: DocumentKind, transfer: d
         }
         created += add_notification(db, notification)
     return created
+
+
+def raise_transfer_alerts(db: Database, settings_kind: DocumentKind, transfer: dict[str, Any],
+                          event_id: str, now: datetime | None = None) -> int:
+    """Store the notifications for one `transfer.posted` event; returns how many are new."""
+    settings_of = settings_reader(db, settings_kind)
+    return store_alerts(db, alerts_for_transfer(transfer, settings_of), event_id, settings_of,
+                        now or utc_now())

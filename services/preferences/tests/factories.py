@@ -39,3 +39,28 @@ def notification(customer_id: str, created_at, read_at=None, kind: str = "low_ba
             "channels": ["push"], "data": {"amount": "-1.00", "currency": "EUR"},
             "delivery": {"status": "pending", "deliver_after": created_at},
             "created_at": created_at, "read_at": read_at}
+
+
+def _account_event(event_type: str, data: dict) -> dict:
+    return {"id": str(uuid.uuid4()), "type": event_type, "source": "accounts",
+            "occurred_at": "2026-11-25T10:00:00+00:00", "data": data}
+
+
+def account_opened(customer_id: str, account_id: str | None = None,
+                   account_type: str = "checking", currency: str = "EUR") -> dict:
+    """As the accounts service publishes it (services/accounts/domain/accounts.py)."""
+    return _account_event("account.opened", {
+        "account_id": account_id or str(uuid.uuid4()), "customer_id": customer_id,
+        "currency": currency, "type": account_type, "overdraft_limit": "0.00",
+        "status": "active"})
+
+
+def account_status_changed(account_id: str, status: str, customer_id: str | None = None) -> dict:
+    data = {"account_id": account_id, "status": status}
+    if customer_id:
+        data["customer_id"] = customer_id
+    return _account_event("account.status_changed", data)
+
+
+def account_closed(account_id: str) -> dict:
+    return _account_event("account.closed", {"account_id": account_id})

@@ -80,3 +80,28 @@ def test_writers_with_the_same_if_match_have_exactly_one_winner(preferences_app)
         final = session.get(url, headers=auth_header("preferences", subject=customer), timeout=60)
     assert sorted(statuses) == [200] + [412] * (THREADS - 1)
     assert final.headers["ETag"] == '"v2"'
+
+
+def test_concurrent_patches_of_different_preferences_all_land(preferences_app):
+    customer = "cust-concurrent-preferences"
+    # Thread i writes only its own member, cycling through values; the last one must stay.
+    values = {"language": ["fr", "de-CH", "pt-BR"], "timezone": ["Asia/Tokyo", "Europe/Paris",
+                                                                   "America/Sao_Paulo"],
+              "display_currency": ["JPY", "CHF", "BRL"], "theme": ["dark", "light", "dark"],
+              "date_format": ["DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY"],
+              "dashboard_widgets": [["budgets"], ["accounts"], ["exchange_rates"]]}
+    members = list(values)
+    with serving(preferences_app) as server, requests.Session() as session:
+        url = f"{server.url}/api/v1/preferences"
+        headers = auth_header("preferences", subject=customer)
+
+        def writer(thread: int) -> list[int]:
+            member = members[thread]
+            return [session.patch(url, json={member: value}, headers=headers,
+                                  timeout=60).status_code for value in values[member]]
+
+        statuses = _together(writer, n=len(members))
+        final = session.get(url, headers=headers, timeout=60)
+    assert all(s == 200 for per_thread in statuses for s in per_thread), statuses
+    assert final.json() == {member: values[member][-1] for member in members}
+    assert final.headers["ETag"] == f'"v{sum(len(v) for v in values.values())}"'

@@ -43,9 +43,9 @@ def test_landing_exactly_on_the_threshold_is_not_below_it(alice, deliver, mongo_
 def test_thresholds_follow_the_customers_settings(alice, deliver, mongo_db):
     alice.patch(SETTINGS, {"events": {"low_balance": {"threshold": "50"},
                                       "large_transaction": {"threshold": "20.00"}}})
-    deliver(debit(alice.customer_id, "30.00", "80.00"))   # not under 50; large (>= 20)
-    deliver(debit(alice.customer_id, "20.00", "49.99"))   # crosses 50; large (== 20)
-    deliver(debit(alice.customer_id, "19.99", "30.00"))   # neither
+    deliver(debit(alice.customer_id, "30.00", "80.00"))   # not under 50; large (> 20)
+    deliver(debit(alice.customer_id, "20.01", "49.99"))   # crosses 50; large (> 20)
+    deliver(debit(alice.customer_id, "20.00", "29.99"))   # neither: 20.00 is not over 20.00
     assert _kinds(mongo_db, alice.customer_id) == ["large_transaction", "large_transaction",
                                                    "low_balance"]
 
@@ -122,5 +122,21 @@ def test_internal_accounts_and_unknown_event_types_raise_nothing(deliver, mongo_
                             "10.00")
     assert deliver(event) == "processed"
     assert deliver({**event, "id": "3f1c0c8e-2d5e-4a57-9b7c-3f0b5a1e9d11",
-                    "type": "account.opened"}) == "processed"
+                    "type": "customer.registered"}) == "processed"
+    assert mongo_db.notifications.count_documents({}) == 0
+
+
+def test_members_the_rules_do_not_use_may_be_null_or_missing(alice, deliver, mongo_db):
+    event = debit(alice.customer_id, "30.00", "80.00")
+    event["data"].update(description=None, kind=None, created_at=None,
+                         reverses_transfer_id=None)
+    del event["data"]["flags"], event["data"]["amount"]
+    assert deliver(event) == "processed"
+    assert _kinds(mongo_db, alice.customer_id) == ["low_balance"]
+
+
+def test_amounts_in_other_scripts_digits_are_refused(alice, deliver, mongo_db):
+    event = debit(alice.customer_id, "30.00", "80.00")
+    event["data"]["postings"][0]["balance_after"] = "\u0668\u0660.00"  # Arabic-Indic "80.00"
+    assert deliver(event) == "processed"
     assert mongo_db.notifications.count_documents({}) == 0

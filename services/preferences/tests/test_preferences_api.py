@@ -54,6 +54,19 @@ def test_a_stale_if_match_is_412_and_writes_nothing(alice):
     assert alice.get(PATH).get_json()["theme"] == "light"
 
 
+def test_without_if_match_a_write_applies_to_whatever_is_current(alice):
+    """If-Match is optional: without it PATCH merges into the latest version, PUT replaces it."""
+    alice.patch(PATH, {"theme": "dark"})
+    alice.patch(PATH, {"language": "fr"})
+    response = alice.patch(PATH, {"date_format": "DD/MM/YYYY"})
+    assert response.status_code == 200 and response.headers["ETag"] == '"v3"'
+    assert response.get_json() == {**DEFAULT_PREFERENCES, "theme": "dark", "language": "fr",
+                                   "date_format": "DD/MM/YYYY"}
+    replaced = alice.put(PATH, {"theme": "light"})
+    assert replaced.headers["ETag"] == '"v4"'
+    assert replaced.get_json() == {**DEFAULT_PREFERENCES, "theme": "light"}
+
+
 def test_if_match_on_defaults_and_star(alice):
     assert alice.patch(PATH, {"theme": "dark"}, **{"If-Match": '"v0"'}).status_code == 200
     assert alice.patch(PATH, {"theme": "light"}, **{"If-Match": "*"}).status_code == 200

@@ -108,8 +108,9 @@ def _posting(amount, after, customer="c1"):
     ("-5", "75", []),                        # 80 -> 75: was already under
     ("-10", "100", []),                      # lands on the threshold: not below
     ("50", "60", []),                        # a credit never crosses downwards
-    ("-1000", "5000", ["large_transaction"]),
-    ("1000", "5000", ["large_transaction"]),  # incoming money counts as large too
+    ("-1000.01", "5000", ["large_transaction"]),
+    ("-1000.00", "5000", []),                # exactly the threshold is not over it
+    ("1000.01", "5000", ["large_transaction"]),  # incoming money counts as large too
 ])
 def test_alert_rules(amount, after, kinds):
     transfer = {"transfer_id": "t", "flags": [], "postings": [_posting(amount, after)]}

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: up down test migrate clean install lint-compose help
+.PHONY: up down test migrate clean install help backup restore
 
 help:
 	@echo "make up       run the whole suite locally (stores, migrations, four apps); Ctrl-C stops it"
@@ -12,6 +12,8 @@ help:
 	@echo "make test     run every test against real PostgreSQL and MongoDB-wire servers"
 	@echo "make migrate  apply PostgreSQL (Alembic) and MongoDB migrations to the local stores"
 	@echo "make clean    remove local data (.data/); the venv and build cache stay"
+	@echo "make backup   back up the running suite's databases (DIR=..., default backups/<UTC time>)"
+	@echo "make restore  restore a backup into the local stores: make restore DIR=backups/<time>"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is not installed"; exit 1; }
@@ -40,3 +42,10 @@ test: install
 
 clean:
 	@if test -x $(PY); then $(PY) -m devstack clean; else rm -rf .data; fi
+
+backup: install
+	$(PY) -m devstack.backup backup $(or $(DIR),backups/$(shell date -u +%Y%m%dT%H%M%SZ))
+
+restore: install
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<timestamp>"; exit 1; }
+	$(PY) -m devstack.backup restore $(DIR)

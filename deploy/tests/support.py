@@ -288,6 +288,8 @@ def _settings_in(path: Path, variable: str) -> list[SettingInfo]:
             found = []
             for call in ast.walk(node.value):
                 if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Setting":
+                    if not isinstance(call.args[0], ast.Constant):
+                        continue  # a computed name (an f-string per upstream): optional ones only
                     name = call.args[0].value
                     has_default = len(call.args) >= 3 or any(k.arg == "default" for k in call.keywords)
                     found.append(SettingInfo(name, required=not has_default))
@@ -297,9 +299,12 @@ def _settings_in(path: Path, variable: str) -> list[SettingInfo]:
 
 def app_settings(service: str) -> list[SettingInfo]:
     """The settings an app declares: services/common/config.py's COMMON_SETTINGS + its SETTINGS."""
-    app = ROOT / ("gateway/app.py" if service == "gateway" else f"services/{service}/app.py")
-    return (_settings_in(ROOT / "services/common/config.py", "COMMON_SETTINGS")
-            + _settings_in(app, "SETTINGS"))
+    package = ROOT / ("gateway" if service == "gateway" else f"services/{service}")
+    # SETTINGS lives in app.py, or in settings.py beside it once the list outgrows the factory.
+    declared = _settings_in(package / "app.py", "SETTINGS")
+    if not declared and (package / "settings.py").is_file():
+        declared = _settings_in(package / "settings.py", "SETTINGS")
+    return _settings_in(ROOT / "services/common/config.py", "COMMON_SETTINGS") + declared
 
 
 def environ_reads(*paths: Path) -> set[str]:

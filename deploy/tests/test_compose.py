@@ -241,3 +241,10 @@ def test_compose_refuses_to_start_without_a_secret():
     del variables["INTERNAL_TOKEN_SECRET"]
     with pytest.raises(KeyError, match="INTERNAL_TOKEN_SECRET"):
         interpolate(load_compose(), variables)
+
+
+def test_there_is_no_ferretdb_profile(compose):
+    """The product brief overrides the issue: FerretDB loses concurrent updates, so no profile offers it."""
+    assert not [name for name, spec in compose["services"].items() if spec.get("profiles")]
+    assert not re.search(r"(?i)ferret", COMPOSE_FILE.read_text() + ENV_EXAMPLE.read_text())
+    assert compose["services"]["mongo"]["image"] == "mongo:7"

@@ -5,6 +5,9 @@
         gets the admin role and this password)
     python -m services.accounts.cli rotate-pii-keys
         (re-encrypts phone and national id under the first key of PII_ENCRYPTION_KEYS)
+    python -m services.accounts.cli relay-outbox
+        (delivers due outbox rows once to TRANSACTIONS_URL / PREFERENCES_URL; needs
+        INTERNAL_TOKEN_SECRET; exits 0 when none is left waiting)
 
 Both use DATABASE_URL (the app role is enough: they act as the system under row-level security).
 """
@@ -18,13 +21,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.config import ConfigError, load_settings
+from services.common.outbox_cli import relay_outbox
 from services.common.sql import make_engine, session_scope
 
 from .app import SETTINGS
 from .db import act_as_system, install_rls_scoping
 from .domain.customers import ensure_admin
 from .domain.errors import WeakPassword
-from .models import Customer
+from .events import EVENT_ROUTES
+from .models import Customer, outbox_events
 from .pii import FieldCipher
 
 
@@ -76,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", default=os.environ.get("FINOVA_ADMIN_PASSWORD"))
     admin.add_argument("--full-name", default="Administrator")
     commands.add_parser("rotate-pii-keys", help="re-encrypt personal data under the current key")
+    commands.add_parser("relay-outbox", help="deliver due outbox events once, then exit")
     args = parser.parse_args(argv)
+    if args.command == "relay-outbox":
+        return relay_outbox("accounts", outbox_events, EVENT_ROUTES,
+                            {"transactions": "http://127.0.0.1:8082", "preferences": "http://127.0.0.1:8083"})
     wanted = ["DATABASE_URL"] + (["PII_ENCRYPTION_KEYS"] if args.command == "rotate-pii-keys" else [])
     try:
         settings = load_settings([s for s in SETTINGS if s.name in wanted])

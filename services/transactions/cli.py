@@ -2,6 +2,9 @@
 
     DATABASE_URL=... python -m services.transactions.cli ledger-check
 exits 0 when the ledger is whole and 1 (listing every violation) when it is not.
+
+    DATABASE_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli relay-outbox
+delivers due outbox rows once (PREFERENCES_URL) and exits 0 when none is left waiting.
 """
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ import sys
 
 from sqlalchemy.orm import Session
 
+from services.common.outbox_cli import relay_outbox
 from services.common.sql import make_engine
 
+from .events import EVENT_ROUTES
 from .ledger.integrity import check_ledger
+from .models import outbox_events
 
 
 def ledger_check(url: str) -> int:
@@ -29,8 +35,11 @@ def ledger_check(url: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.transactions.cli")
-    parser.add_argument("command", choices=("ledger-check",))
-    parser.parse_args(argv)
+    parser.add_argument("command", choices=("ledger-check", "relay-outbox"))
+    command = parser.parse_args(argv).command
+    if command == "relay-outbox":
+        return relay_outbox("transactions", outbox_events, EVENT_ROUTES,
+                            {"preferences": "http://127.0.0.1:8083"})
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("DATABASE_URL is not set", file=sys.stderr)

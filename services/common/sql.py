@@ -57,6 +57,37 @@ def init_sql(app: Flask, url: str) -> Engine:
     return engine
 
 
+def init_read_replica(app: Flask, url: str | None) -> None:
+    """Reads that may lag a little (statements) go to a replica when one is configured."""
+    if not url:
+        return
+    engine = make_engine(url, f"{app.config['SERVICE_NAME']}-reads", app.config.get("DB_POOL_SIZE", 10))
+    app.extensions["sql_read_sessions"] = sessionmaker(engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_read_session(_exc) -> None:
+        session = g.pop("sql_read_session", None)
+        if session is not None:
+            session.close()
+
+    def check_replica() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    add_readiness_check(app, "postgres_replica", check_replica)
+
+
+def read_session() -> Session:
+    """A session on the read replica if there is one, else the request's own session."""
+    from flask import current_app
+    factory = current_app.extensions.get("sql_read_sessions")
+    if factory is None:
+        return request_session()
+    if "sql_read_session" not in g:
+        g.sql_read_session = factory()
+    return g.sql_read_session
+
+
 def request_session() -> Session:
     """The session for this request, opened on first use and closed at teardown."""
     if "sql_session" not in g:

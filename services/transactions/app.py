@@ -11,7 +11,7 @@ from services.common.config import Setting, as_bool, as_positive_float, as_url
 from services.common.events_api import events_blueprint
 from services.common.outbox_wiring import init_outbox, pg_event_receiver
 from services.common.problems import problem_response
-from services.common.sql import init_sql
+from services.common.sql import init_read_replica, init_sql
 
 from .api import admin, internal, reference, statements, transfers
 from .events import EVENT_ROUTES, HANDLERS
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 SETTINGS = [
     Setting("DATABASE_URL", as_url),
+    # A streaming replica for statement reads (lags by its replication delay); unset: the primary.
+    Setting("READ_DATABASE_URL", as_url, None),
     Setting("PREFERENCES_URL", as_url, "http://127.0.0.1:8083"),
     Setting("OUTBOX_RELAY", as_bool, True),
     Setting("OUTBOX_RELAY_INTERVAL", as_positive_float, 1.0),
@@ -31,6 +33,7 @@ SETTINGS = [
 def create_app(config: Mapping[str, Any] | None = None):
     app, api = create_service_app("transactions", SETTINGS, config)
     init_sql(app, app.config["DATABASE_URL"])
+    init_read_replica(app, app.config["READ_DATABASE_URL"])
     init_outbox(app, outbox_events, EVENT_ROUTES,
                 destinations={"preferences": app.config["PREFERENCES_URL"]})
     for module in (reference, transfers, statements, admin, internal):

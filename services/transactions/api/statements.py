@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.common.problems import Problem
-from services.common.sql import request_session
+from services.common.sql import read_session
 
 from ..ledger.accounts import get_accounts
 from ..ledger.errors import NotFound
@@ -22,7 +22,7 @@ blp = Blueprint("statements", __name__, url_prefix="/api/v1", description="State
 def statement(query, account_id: str):
     """Statement lines with the running balance; filters from, to (RFC 3339) and category."""
     who = actor()
-    session = request_session()
+    session = read_session()
     found = get_accounts(session, [account_id])
     if not found or found[0].kind != "customer" or not (who.is_admin or found[0].customer_id == who.customer_id):
         raise NotFound(f"Account {account_id} does not exist.")

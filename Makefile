@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: up down test migrate clean install help backup restore
+.PHONY: up down test migrate clean install help backup restore seed
 
 help:
 	@echo "make up       run the whole suite locally (stores, migrations, four apps); Ctrl-C stops it"
@@ -12,6 +12,7 @@ help:
 	@echo "make test     run every test against real PostgreSQL and MongoDB-wire servers"
 	@echo "make migrate  apply PostgreSQL (Alembic) and MongoDB migrations to the local stores"
 	@echo "make clean    remove local data (.data/); the venv and build cache stay"
+	@echo "make seed     load the bank's scale (25,000 customers, 1,000,000 transactions) into an empty suite"
 	@echo "make backup   back up the running suite's databases (DIR=..., default backups/<UTC time>)"
 	@echo "make restore  restore a backup into the local stores: make restore DIR=backups/<time>"
 
@@ -49,3 +50,6 @@ backup: install
 restore: install
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<timestamp>"; exit 1; }
 	$(PY) -m devstack.backup restore $(DIR)
+
+seed: install
+	$(PY) -m devstack.seed $(SEED_ARGS)

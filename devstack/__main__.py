@@ -2,41 +2,27 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
-from .stack import (APPS, ROOT, app_environment, ensure_admin, migrate, port_open,
-                    prepare_databases, start_apps, start_stores)
-
-DATA_DIR = Path(os.environ.get("FINOVA_DATA_DIR", ROOT / ".data"))
-STATE_FILE = DATA_DIR / "run" / "stack.json"
-MONGO_DB = os.environ.get("MONGO_DB", "preferences")
-
-
-def _ports() -> dict[str, int]:
-    return {name: int(os.environ.get(f"{name.upper()}_PORT", default))
-            for name, (_, _, default) in APPS.items()}
-
-
-def _store_ports() -> tuple[int, int]:
-    return int(os.environ.get("FINOVA_PG_PORT", "55432")), int(os.environ.get("FINOVA_MONGO_PORT", "27027"))
-
+from .local import (DATA_DIR, MONGO_DB, STATE_FILE, app_ports, running_supervisor, store_ports,
+                    write_state)
+from .stack import (app_environment, ensure_admin, migrate, port_open, prepare_databases, start_apps,
+                    start_stores)
 
 def _say(message: str) -> None:
     print(f"[devstack] {message}", flush=True)
 
 
 def up() -> int:
-    if _running_supervisor():
-        _say(f"the suite is already running (pid {_running_supervisor()}); `make down` stops it")
+    if running_supervisor():
+        _say(f"the suite is already running (pid {running_supervisor()}); `make down` stops it")
         return 1
-    ports = _ports()
+    ports = app_ports()
     busy = [f"{name}:{port}" for name, port in ports.items() if port_open(port)]
     if busy:
         _say(f"ports in use: {', '.join(busy)}; set <NAME>_PORT to move an app")
@@ -44,16 +30,17 @@ def up() -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    pg_port, mongo_port = _store_ports()
+    pg_port, mongo_port = store_ports()
     stores = start_stores(DATA_DIR, pg_port, mongo_port, durable=True, log=_say)
     apps = None
     try:
         databases = prepare_databases(stores)
         migrate(databases, stores.mongo_url, MONGO_DB, log=_say)
         admin_email, _ = ensure_admin(databases, log=_say)
+        _load_demo_data(databases)
         environments = app_environment(ports, databases, stores.mongo_url, MONGO_DB)
         apps = start_apps(ports, environments, DATA_DIR / "logs")
-        _write_state()
+        write_state()
         _say("FinovaBank is up:")
         for name in ("gateway", "accounts", "transactions", "preferences"):
             _say(f"  {name:<13} {apps.url(name)}   (readiness: {apps.url(name)}/readyz)")
@@ -76,22 +63,27 @@ def up() -> int:
     return 0
 
 
-def _write_state() -> None:
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"pid": os.getpid()}))
+def _load_demo_data(databases) -> None:
+    """Demo customers, accounts and history on the first start (empty databases); `make seed`
+    or FINOVA_DEMO_CUSTOMERS / FINOVA_DEMO_TRANSACTIONS give the bank's scale."""
+    from services.accounts.seed import AlreadySeeded
+    from services.transactions.seed import SeedRefused
 
-
-def _running_supervisor() -> int | None:
+    from .seed import seed
+    customers = int(os.environ.get("FINOVA_DEMO_CUSTOMERS", "100"))
+    transactions = int(os.environ.get("FINOVA_DEMO_TRANSACTIONS", "5000"))
+    if customers <= 0:
+        _say("demo data: skipped (FINOVA_DEMO_CUSTOMERS=0)")
+        return
     try:
-        pid = json.loads(STATE_FILE.read_text())["pid"]
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError, KeyError):
-        return None
+        seed(databases["accounts"].owner_url, databases["transactions"].owner_url, customers, transactions,
+             DATA_DIR / "seed" / "accounts-manifest.csv")
+    except (AlreadySeeded, SeedRefused):
+        _say("demo data: already loaded")
 
 
 def down() -> int:
-    pid = _running_supervisor()
+    pid = running_supervisor()
     if pid is None:
         _say("the suite is not running")
         return 0
@@ -110,10 +102,10 @@ def down() -> int:
 
 def migrate_only() -> int:
     """Apply migrations, starting the embedded stores for the duration if they are not up."""
-    if _running_supervisor():
+    if running_supervisor():
         _say("the suite is running and was migrated when it started; `make down` first to migrate again")
         return 0
-    pg_port, mongo_port = _store_ports()
+    pg_port, mongo_port = store_ports()
     stores = start_stores(DATA_DIR, pg_port, mongo_port, durable=True, log=_say)
     try:
         migrate(prepare_databases(stores), stores.mongo_url, MONGO_DB, log=_say)
@@ -123,7 +115,7 @@ def migrate_only() -> int:
 
 
 def clean() -> int:
-    if _running_supervisor():
+    if running_supervisor():
         _say("the suite is running; `make down` first")
         return 1
     shutil.rmtree(DATA_DIR, ignore_errors=True)

@@ -255,7 +255,7 @@ def _say(message: str) -> None:
 @contextmanager
 def _stack_target(args) -> Iterator[Target]:
     """The stores of `make up` (started for the duration when the suite is down), or --*-url."""
-    from .__main__ import DATA_DIR, MONGO_DB, _running_supervisor, _store_ports
+    from .local import DATA_DIR, MONGO_DB, running_supervisor, store_ports
     from .databases import PG_SERVICES, service_database
     from .postgres import EmbeddedPostgres, bin_dir
     from .stack import start_stores
@@ -266,8 +266,8 @@ def _stack_target(args) -> Iterator[Target]:
     mongo_url = args.mongo_url or os.environ.get("MONGO_URL")
     stores = None
     if not (pg_url and mongo_url):
-        pg_port, mongo_port = _store_ports()
-        if _running_supervisor():
+        pg_port, mongo_port = store_ports()
+        if running_supervisor():
             pg_url = pg_url or EmbeddedPostgres(DATA_DIR / "postgres", pg_port).admin_url
             mongo_url = mongo_url or f"mongodb://127.0.0.1:{mongo_port}"
         else:

@@ -9,8 +9,8 @@ What is real and what is shortcut:
   milliseconds by design, so 25,000 hashes would take minutes. The hash is an ordinary
   argon2id hash, so each demo customer logs in through the normal login path.
 - Phone and national id go through the service's column encryption (pii.FieldCipher), and
-  account numbers come from the service's own generator (numbers.next_account_number, the
-  account_number_seq sequence), so accounts opened later through the API never collide.
+  account numbers come from the service's own generator (numbers.next_account_number) fed
+  from account_number_seq, so accounts opened later through the API never collide.
 - Rows are written with COPY. The owner role owns the tables, so row-level security does
   not apply to it (COPY FROM refuses tables whose policies apply to the caller).
 

@@ -15,11 +15,13 @@ BANK_CODE = "FNVA"
 DEFAULT_SORT_CODE = "040004"
 
 
+def account_number(serial: int, sort_code: str = DEFAULT_SORT_CODE) -> str:
+    """The IBAN for a serial taken from account_number_seq."""
+    return IBAN.generate("GB", bank_code=BANK_CODE, branch_code=sort_code, account_code=f"{serial:08d}").compact
+
+
 def next_account_number(session: Session, sort_code: str = DEFAULT_SORT_CODE) -> str:
-    serial = session.execute(text("SELECT nextval('account_number_seq')")).scalar_one()
-    iban = IBAN.generate("GB", bank_code=BANK_CODE, branch_code=sort_code,
-                         account_code=f"{serial:08d}")
-    return iban.compact
+    return account_number(session.execute(text("SELECT nextval('account_number_seq')")).scalar_one(), sort_code)
 
 
 def is_valid_iban(value: str) -> bool:

@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# kustomize renders deploy/k8s for the deploy tests; built once from the Go module proxy.
+KUSTOMIZE_VERSION := v5.5.0
+KUSTOMIZE := .cache/kustomize/$(KUSTOMIZE_VERSION)/kustomize
 
 .PHONY: up down test migrate clean install help backup restore seed
 
@@ -38,8 +41,12 @@ down:
 migrate: install
 	$(PY) -m devstack migrate
 
-test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+$(KUSTOMIZE):
+	@command -v go >/dev/null || { echo "Go is not installed: the deploy tests build kustomize with it"; exit 1; }
+	GOBIN=$(CURDIR)/$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+test: install $(KUSTOMIZE)
+	KUSTOMIZE=$(CURDIR)/$(KUSTOMIZE) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	@if test -x $(PY); then $(PY) -m devstack clean; else rm -rf .data; fi

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
@@ -21,6 +20,7 @@ from services.common.sql import sqlalchemy_url
 from tests.support.tokens import TEST_JWT_SIGNING_KEYS, TEST_SECRET
 
 TEST_MONGO_DB = "test_preferences"
+SUITE_MONGO_DB = "suite_preferences"
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,23 @@ def databases(stores):
 
 @pytest.fixture(scope="session")
 def owner_engines(databases):
+    yield from _owner_engines(databases)
+
+
+@pytest.fixture(scope="session")
+def suite_databases(stores):
+    """The `suite`'s own databases: its outbox relays must not race the in-process tests'."""
+    created = prepare_databases(stores, prefix="suite_")
+    migrate(created, stores.mongo_url, SUITE_MONGO_DB, log=lambda _m: None)
+    return created
+
+
+@pytest.fixture(scope="session")
+def suite_owner_engines(suite_databases):
+    yield from _owner_engines(suite_databases)
+
+
+def _owner_engines(databases):
     engines = {name: create_engine(sqlalchemy_url(db.owner_url)) for name, db in databases.items()}
     yield engines
     for engine in engines.values():
@@ -136,11 +153,12 @@ def preferences_app(mongo_db, stores):
 
 
 @pytest.fixture(scope="session")
-def suite(stores, databases, tmp_path_factory) -> AppProcesses:
-    """All four apps as real gunicorn processes on free ports, started once per run."""
+def suite(stores, suite_databases, tmp_path_factory) -> AppProcesses:
+    """All four apps as real gunicorn processes on free ports, started once per run, on
+    databases of their own (suite_databases, SUITE_MONGO_DB)."""
     ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
     environments = app_environment(
-        ports, databases, stores.mongo_url, TEST_MONGO_DB,
+        ports, suite_databases, stores.mongo_url, SUITE_MONGO_DB,
         extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
                "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
                # Every test calls from 127.0.0.1: the limits have their own tests (gateway/tests).

@@ -9,7 +9,6 @@ import os
 import shutil
 import statistics
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 from devstack.stack import (ROOT, AppProcesses, Stores, app_environment, free_port, migrate,

@@ -6,7 +6,6 @@ the apps, psql and pgbench reach the server over TCP like they would a real one.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 import warnings

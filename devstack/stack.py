@@ -75,7 +75,7 @@ def start_stores(data_dir: Path, pg_port: int, mongo_port: int, durable: bool = 
     external_mongo = os.environ.get("MONGO_URL")
     embedded_pg = None
     if external_pg:
-        log(f"PostgreSQL: using DATABASE_URL")
+        log("PostgreSQL: using DATABASE_URL")
         pg_admin_url = external_pg
     else:
         embedded_pg = EmbeddedPostgres(data_dir / "postgres", pg_port, durable=durable)

@@ -1,7 +1,6 @@
 """Through the real suite (four gunicorn processes): forged tokens are 401 on every route, a
 customer cannot reach another customer's resources through any route, and the dashboard
 gathers real data."""
-import os
 import time
 import uuid
 
@@ -10,10 +9,10 @@ import pytest
 import requests
 
 from services.common.service_auth import mint_internal_token
+from tests.support.clients import eventually, sign_up
 from tests.support.tokens import TEST_JWT_SIGNING_KEYS, TEST_SECRET
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "Correct-Horse-42-battery"
 ISSUER, AUDIENCE = "https://api.finovabank.example", "finova-api"
 
 
@@ -24,30 +23,12 @@ def call(suite, method, path, token=None, **kwargs):
     return requests.request(method, suite.url("gateway") + path, headers=headers, timeout=15, **kwargs)
 
 
-def sign_up(suite, name):
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    created = call(suite, "POST", "/api/v1/auth/register", json={"email": email, "password": PASSWORD,
-                                                                 "full_name": name.title()})
-    assert created.status_code == 201, created.text
-    login = call(suite, "POST", "/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"id": created.json()["id"], "token": login.json()["access_token"]}
-
-
 def signing_key(token):
-    """The suite gateway's signing key: whichever configured candidate verifies a real token."""
-    from devstack.stack import DEV_JWT_SIGNING_KEYS
-    kid = jwt.get_unverified_header(token)["kid"]
-    for raw in (os.environ.get("JWT_SIGNING_KEYS"), TEST_JWT_SIGNING_KEYS, DEV_JWT_SIGNING_KEYS):
-        for item in (raw or "").split(","):
-            candidate_kid, _, secret = item.strip().partition(":")
-            if candidate_kid == kid:
-                try:
-                    jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE)
-                    return kid, secret
-                except jwt.InvalidSignatureError:
-                    continue
-    raise AssertionError("the suite gateway's signing key is not one the tests know")
+    """The key the suite's gateway signs with (the tests give it theirs), checked on a real token."""
+    kid, _, secret = TEST_JWT_SIGNING_KEYS.split(",")[0].partition(":")
+    assert jwt.get_unverified_header(token)["kid"] == kid
+    jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE)
+    return kid, secret
 
 
 def claims(subject, **changes):
@@ -59,7 +40,8 @@ def claims(subject, **changes):
 @pytest.fixture(scope="module")
 def people(suite):
     """Ada (money, and a transfer to Carol), Bob (an account of his own, no part in it), an admin token."""
-    ada, bob, carol = sign_up(suite, "ada"), sign_up(suite, "bob"), sign_up(suite, "carol")
+    gateway = suite.url("gateway")
+    ada, bob, carol = sign_up(gateway, "ada"), sign_up(gateway, "bob"), sign_up(gateway, "carol")
     kid, secret = signing_key(ada["token"])
     admin = jwt.encode(claims(str(uuid.uuid4()), roles=["customer", "admin"]), secret, algorithm="HS256",
                        headers={"kid": kid})
@@ -81,12 +63,9 @@ def people(suite):
 
 def wait_for_ledger(suite, person, timeout=20):
     """The ledger hears of a new account through the outbox; wait until it has."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if call(suite, "GET", f"/api/v1/accounts/{person['account']}/transactions", person["token"]).status_code == 200:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the ledger never heard of the account")
+    heard = eventually(lambda: call(suite, "GET", f"/api/v1/accounts/{person['account']}/transactions",
+                                    person["token"]).status_code == 200, timeout=timeout)
+    assert heard, "the ledger never heard of the account"
 
 
 def forged_tokens(key, subject):

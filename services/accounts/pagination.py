@@ -11,6 +11,11 @@ def encode_cursor(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def malformed_cursor() -> Problem:
+    return Problem(422, "validation_error", "The cursor is malformed.",
+                   errors={"cursor": ["Not a cursor from this API."]})
+
+
 def decode_cursor(cursor: str) -> dict:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -19,5 +24,4 @@ def decode_cursor(cursor: str) -> dict:
             raise ValueError("not an object")
         return data
     except (ValueError, UnicodeDecodeError):
-        raise Problem(422, "validation_error", "The cursor is malformed.",
-                      errors={"cursor": ["Not a cursor from this API."]}) from None
+        raise malformed_cursor() from None

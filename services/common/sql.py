@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,21 +39,8 @@ def make_engine(url: str, application_name: str, pool_size: int = 10,
 
 def init_sql(app: Flask, url: str) -> Engine:
     engine = make_engine(url, app.config["SERVICE_NAME"], app.config.get("DB_POOL_SIZE", 10))
-    factory = sessionmaker(engine, expire_on_commit=False)
     app.extensions["sql_engine"] = engine
-    app.extensions["sql_sessions"] = factory
-
-    @app.teardown_appcontext
-    def _close_session(_exc) -> None:
-        session = g.pop("sql_session", None)
-        if session is not None:
-            session.close()
-
-    def check_database() -> None:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
-    add_readiness_check(app, "postgres", check_database)
+    app.extensions["sql_sessions"] = _sessions_per_request(app, engine, "sql_session", "postgres")
     return engine
 
 
@@ -62,38 +49,43 @@ def init_read_replica(app: Flask, url: str | None) -> None:
     if not url:
         return
     engine = make_engine(url, f"{app.config['SERVICE_NAME']}-reads", app.config.get("DB_POOL_SIZE", 10))
-    app.extensions["sql_read_sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["sql_read_sessions"] = _sessions_per_request(app, engine, "sql_read_session",
+                                                                "postgres_replica")
 
+
+def _sessions_per_request(app: Flask, engine: Engine, slot: str, check_name: str) -> sessionmaker:
+    """A session factory whose request session (kept in g.<slot>) closes at teardown, and a
+    readiness check on the engine."""
     @app.teardown_appcontext
-    def _close_read_session(_exc) -> None:
-        session = g.pop("sql_read_session", None)
+    def _close_session(_exc) -> None:
+        session = g.pop(slot, None)
         if session is not None:
             session.close()
 
-    def check_replica() -> None:
+    def check_database() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    add_readiness_check(app, "postgres_replica", check_replica)
+    add_readiness_check(app, check_name, check_database)
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def read_session() -> Session:
     """A session on the read replica if there is one, else the request's own session."""
-    from flask import current_app
-    factory = current_app.extensions.get("sql_read_sessions")
-    if factory is None:
+    if "sql_read_sessions" not in current_app.extensions:
         return request_session()
-    if "sql_read_session" not in g:
-        g.sql_read_session = factory()
-    return g.sql_read_session
+    return _in_request("sql_read_sessions", "sql_read_session")
 
 
 def request_session() -> Session:
     """The session for this request, opened on first use and closed at teardown."""
-    if "sql_session" not in g:
-        from flask import current_app
-        g.sql_session = current_app.extensions["sql_sessions"]()
-    return g.sql_session
+    return _in_request("sql_sessions", "sql_session")
+
+
+def _in_request(factory_name: str, slot: str) -> Session:
+    if slot not in g:
+        setattr(g, slot, current_app.extensions[factory_name]())
+    return getattr(g, slot)
 
 
 @contextmanager

@@ -8,23 +8,16 @@ import pytest
 import requests
 
 from devstack.stack import ROOT, free_port
+from tests.support.clients import sign_up
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("accounts", "transactions", "preferences")
-PASSWORD = "Correct-Horse-42-battery"
 
 
 @pytest.fixture(scope="module")
 def customer(suite):
     """A customer registered and logged in through the gateway, as a client would."""
-    gateway = suite.url("gateway")
-    email = f"e2e-{free_port()}@example.com"
-    created = requests.post(gateway + "/api/v1/auth/register", timeout=10,
-                            json={"email": email, "password": PASSWORD, "full_name": "E2E Client"})
-    assert created.status_code == 201, created.text
-    login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10)
-    assert login.status_code == 200, login.text
-    return {"id": created.json()["id"], "headers": {"Authorization": f"Bearer {login.json()['access_token']}"}}
+    return sign_up(suite.url("gateway"), "e2e")
 
 
 @pytest.mark.parametrize("name", ("gateway",) + SERVICES)
@@ -97,11 +90,11 @@ def test_a_missing_setting_stops_the_app_naming_the_variable(tmp_path):
     assert "DATABASE_URL is not set" in result.stderr
 
 
-def test_the_admin_that_make_up_creates_can_use_admin_routes(suite, databases, monkeypatch):
+def test_the_admin_that_make_up_creates_can_use_admin_routes(suite, suite_databases, monkeypatch):
     from devstack.stack import ensure_admin
     monkeypatch.setenv("FINOVA_ADMIN_EMAIL", "ops-e2e@finovabank.local")
     monkeypatch.setenv("FINOVA_ADMIN_PASSWORD", "Night-Shift-Operator-77")
-    email, password = ensure_admin(databases, log=lambda _m: None)
+    email, password = ensure_admin(suite_databases, log=lambda _m: None)
     gateway = suite.url("gateway")
     login = requests.post(gateway + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
     assert login.status_code == 200, login.text

@@ -13,7 +13,7 @@ from ..domain import accounts
 from ..domain.errors import LedgerUnavailable
 from ..models import BankAccount
 from ..money import format_amount
-from ..pagination import decode_cursor, encode_cursor
+from ..pagination import decode_cursor, encode_cursor, malformed_cursor
 from ..schemas import AccountPageSchema, AccountSchema, OpenAccountSchema, PageArgsSchema, RenameAccountSchema
 from .context import customer_actor, customer_session, emitter
 
@@ -62,7 +62,7 @@ def list_accounts(args: dict):
         try:
             after = (datetime.fromisoformat(cursor["t"]), uuid.UUID(cursor["id"]))
         except (KeyError, TypeError, ValueError):
-            raise Problem(422, "validation_error", "The cursor is malformed.", errors={"cursor": ["Bad cursor."]}) from None
+            raise malformed_cursor() from None
     rows, last = accounts.list_accounts(session, customer_id, args["limit"], after)
     session.commit()
     balances = _ledger().balances([str(row.id) for row in rows]) if rows else {}

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.common.problems import Problem
 
 from ..domain import accounts, audit
-from ..pagination import decode_cursor, encode_cursor
+from ..pagination import decode_cursor, encode_cursor, malformed_cursor
 from ..schemas import AccountSchema, AuditArgsSchema, AuditPageSchema
 from .accounts import account_view
 from .context import admin_session, emitter
@@ -45,7 +44,7 @@ def audit_logs(args: dict):
     if args["cursor"]:
         before_id = decode_cursor(args["cursor"]).get("before")
         if not isinstance(before_id, int):
-            raise Problem(422, "validation_error", "The cursor is malformed.", errors={"cursor": ["Bad cursor."]})
+            raise malformed_cursor()
     filters = audit.AuditFilter(**{k: args[k] for k in ("actor_id", "customer_id", "action", "target_type",
                                                         "target_id", "since", "until")})
     rows, next_id = audit.list_entries(session, filters, args["limit"], before_id)

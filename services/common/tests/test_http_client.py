@@ -42,7 +42,7 @@ def client_for(url, **kwargs):
 def test_get_is_retried_and_carries_token_and_request_id():
     app, calls = flaky_upstream(failures=2)
     with serving(app) as server:
-        token = set_request_id("req-7")
+        set_request_id("req-7")
         try:
             response = client_for(server.url).get("/thing", subject="cust-1", roles=("admin",))
         finally:

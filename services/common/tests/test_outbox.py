@@ -47,7 +47,6 @@ def processed_count(engine):
 
 def test_an_event_exists_only_if_its_transaction_commits(accounts_db):
     app = accounts_app_sending_to(accounts_db, free_port())
-    from services.accounts.models import outbox_events
     with pytest.raises(RuntimeError):
         with session_scope(app.extensions["sql_sessions"]) as session:
             publish(app, session, "account.opened", {"account_id": "rolled-back"})

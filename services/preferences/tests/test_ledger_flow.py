@@ -4,43 +4,22 @@ All four apps run as gunicorn processes (the `suite` fixture); the customer regi
 opens accounts and moves money through the gateway, as a client would. The ledger's own
 `transfer.posted` payload is then read from its outbox and delivered again.
 """
-import time
 import uuid
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from devstack.stack import free_port
 from services.preferences.events import TransferPostedSchema
+from tests.support.clients import eventually, sign_up
 from tests.support.tokens import auth_header
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "Correct-Horse-42-battery"
-
-
-def _eventually(check, timeout: float = 30.0):
-    """check() until it returns something truthy (the outbox delivers asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 @pytest.fixture
 def customer(suite):
-    gateway = suite.url("gateway")
-    email = f"notify-{free_port()}-{uuid.uuid4().hex[:8]}@example.com"
-    created = requests.post(gateway + "/api/v1/auth/register", timeout=10,
-                            json={"email": email, "password": PASSWORD, "full_name": "Notified"})
-    assert created.status_code == 201, created.text
-    login = requests.post(gateway + "/api/v1/auth/login", timeout=10,
-                          json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"id": created.json()["id"],
-            "headers": {"Authorization": f"Bearer {login.json()['access_token']}"}}
+    return sign_up(suite.url("gateway"), "notify")
 
 
 def _open_account(suite, customer) -> str:
@@ -62,7 +41,7 @@ def _deposit(suite, account_id: str, amount: str):
                                  json=body, headers=headers, timeout=10)
         return response if response.status_code != 404 else None
 
-    response = _eventually(attempt)
+    response = eventually(attempt)
     assert response is not None and response.status_code == 201, response and response.text
 
 
@@ -82,9 +61,12 @@ def _outbox_payload(owner_engines, transfer_id: str) -> dict:
 
 
 def test_a_transfer_under_the_threshold_notifies_once_even_redelivered(
-        suite, customer, owner_engines):
+        suite, customer, suite_owner_engines):
     checking, savings = _open_account(suite, customer), _open_account(suite, customer)
     _deposit(suite, checking, "150.00")  # a credit: no alert
+    # The ledger hears of each account through the outbox: the transfer needs both.
+    assert eventually(lambda: requests.get(f"{suite.url('gateway')}/api/v1/accounts/{savings}/transactions",
+                                           headers=customer["headers"], timeout=10).status_code == 200)
     transfer = requests.post(
         suite.url("gateway") + "/api/v1/transfers", timeout=10,
         headers={**customer["headers"], "Idempotency-Key": str(uuid.uuid4())},
@@ -95,7 +77,7 @@ def test_a_transfer_under_the_threshold_notifies_once_even_redelivered(
     def balance_alerts():
         return [n for n in _notifications(suite, customer) if n["kind"] == "low_balance"]
 
-    items = _eventually(balance_alerts)
+    items = eventually(balance_alerts)
     assert [(n["kind"], n["data"]["account_id"], n["data"]["balance_after"]) for n in items] == \
         [("low_balance", checking, "90.00")]
     # The accounts service told preferences of both openings too (account events go to both).
@@ -103,11 +85,11 @@ def test_a_transfer_under_the_threshold_notifies_once_even_redelivered(
         found = [n for n in _notifications(suite, customer) if n["kind"] == "account_opened"]
         return found if len(found) == 2 else None
 
-    opened = _eventually(both_openings)
+    opened = eventually(both_openings)
     assert sorted(n["data"]["account_id"] for n in opened) == sorted([checking, savings])
 
     # The ledger's envelope, exactly as its relay sent it, fits what this service expects ...
-    payload = _outbox_payload(owner_engines, transfer.json()["id"])
+    payload = _outbox_payload(suite_owner_engines, transfer.json()["id"])
     TransferPostedSchema().load(payload["data"])
     # ... and delivered again it is acknowledged as a duplicate and raises nothing more.
     again = requests.post(suite.url("preferences") + "/internal/events", json=payload,

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from services.common.outbox_wiring import publish
-from services.common.problems import DEFAULT_CODES, flatten_messages
+from services.common.problems import flatten_messages
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
@@ -19,7 +19,7 @@ from ..money import to_minor
 from .actors import admin_actor
 from .idempotent import idempotent_write
 from .schemas import BatchItemSchema, BatchRequestSchema, DepositRequestSchema, TransferSchema
-from .serialize import planned_transfer_json, rfc3339
+from .serialize import planned_transfer_json
 from .transfers import posted
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Ledger administration.")

@@ -16,7 +16,7 @@ THREADS = 24
 TRANSFERS_PER_THREAD = 25
 
 
-def test_random_transfers_conserve_money_and_keep_every_rule(suite, transactions_db, owner_engines):
+def test_random_transfers_conserve_money_and_keep_every_rule(suite, suite_owner_engines):
     base = suite.url("transactions")
     as_accounts = auth_header("transactions", caller="accounts")
     owners = {f"conc-{n}-{uuid.uuid4().hex[:6]}": f"cust-{n}" for n in range(ACCOUNTS)}
@@ -55,7 +55,7 @@ def test_random_transfers_conserve_money_and_keep_every_rule(suite, transactions
     posted = [transfer_id for status, _, transfer_id in outcomes if status == 201]
     assert posted and len(set(posted)) == len(posted)
 
-    with owner_engines["transactions"].connect() as connection:
+    with suite_owner_engines["transactions"].connect() as connection:
         ids = list(owners)
         total = connection.execute(text("SELECT sum(balance) FROM ledger_accounts WHERE id = ANY(:ids)"),
                                    {"ids": ids}).scalar_one()

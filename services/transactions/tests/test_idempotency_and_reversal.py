@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.transactions.tests.factories import (admin_headers, balance, deposit, open_account, transfer)
+from services.transactions.tests.factories import (balance, deposit, open_account, transfer)
 from tests.support.tokens import auth_header
 
 

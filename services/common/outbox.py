@@ -31,6 +31,17 @@ from .http_client import ServiceClient
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/internal/events"
+
+
+class RetryLater(Exception):
+    """Raised by an event handler: not applied now, deliver it again later (e.g. an account
+    event for an account the ledger does not know yet). Nothing the handler wrote is kept."""
+
+
+class RejectEvent(Exception):
+    """Raised by an event handler: the event is malformed and will never apply. Nothing the
+    handler wrote is kept; the sender counts it toward dead-lettering."""
+
 EventHandler = Callable[[Session, dict[str, Any]], None]
 
 
@@ -47,9 +58,14 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("delivered_at", DateTime(timezone=True)),
         Column("last_error", Text),
+        # Migrations accounts_0003 / transactions_0004: lease, dead letters, ordering key.
+        Column("lease_until", DateTime(timezone=True)),
+        Column("dead_lettered_at", DateTime(timezone=True)),
+        Column("aggregate_key", Text),
         UniqueConstraint("event_id", "destination", name="uq_outbox_event_destination"),
-        # The relay's only query: undelivered rows that are due.
-        Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL")),
+        # The relay's claim: pending rows that are due.
+        Index("ix_outbox_due", "next_attempt_at",
+              postgresql_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL")),
     )
 
 

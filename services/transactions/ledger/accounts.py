@@ -34,8 +34,9 @@ class LedgerAccount:
         """What the customer sees as available: balance less holds."""
         return self.balance - self.held
 
-    def ensure_usable(self) -> None:
-        if self.status == "frozen":
+    def ensure_usable(self, allow_frozen: bool = False) -> None:
+        """Frozen and closed accounts move no money; an admin's correction may touch a frozen one."""
+        if self.status == "frozen" and not allow_frozen:
             raise AccountFrozen(f"Account {self.id} is frozen.", account_id=self.id)
         if self.status == "closed":
             raise AccountClosed(f"Account {self.id} is closed.", account_id=self.id)

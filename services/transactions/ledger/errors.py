@@ -50,6 +50,23 @@ class IdempotencyKeyReused(LedgerError):
     code = "idempotency_key_reused"
 
 
+class ReversalNotAllowed(LedgerError):
+    code = "reversal_not_allowed"
+
+
+class KycRequired(LedgerError):
+    code = "kyc_required"
+
+
+class AccountNotEmpty(LedgerError):
+    code = "account_not_empty"
+
+
+class OverdraftInUse(LedgerError):
+    """A lower credit limit than the account already uses (the balance is below minus it)."""
+    code = "overdraft_in_use"
+
+
 # The HTTP status each rule answers with (the API layer's only mapping).
 STATUS = {
     NotFound: 404,
@@ -62,4 +79,13 @@ STATUS = {
     NotReversible: 409,
     IdempotencyKeyReused: 422,
     Forbidden: 403,
+    ReversalNotAllowed: 403,
+    KycRequired: 403,
+    AccountNotEmpty: 409,
+    OverdraftInUse: 409,
 }
+
+# Refusals for a business reason: stored under the Idempotency-Key and replayed for its
+# lifetime (API.md "Idempotency, completed"). Validation (422 validation_error), auth and
+# key errors are not: the client may fix and resend them.
+NOT_STORED = (IdempotencyKeyReused,)

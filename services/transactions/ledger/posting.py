@@ -51,7 +51,7 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
                from_account_id: str, to_account_id: str, description: str = "",
                category: str | None = None, initiated_by: str | None = None,
                reverses_entry_id: uuid.UUID | None = None, request_id: str | None = None,
-               check_status: bool = True) -> PlannedEntry:
+               check_status: bool = True, allow_frozen: bool = False) -> PlannedEntry:
     """Check the rules for moving `amount` and update `accounts` (the locked rows) in place."""
     if from_account_id == to_account_id:
         raise SameAccount("The source and destination accounts are the same.")
@@ -62,8 +62,8 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
     if target is None:
         raise NotFound(f"Account {to_account_id} does not exist.", account_id=to_account_id)
     if check_status:
-        source.ensure_usable()
-        target.ensure_usable()
+        source.ensure_usable(allow_frozen)
+        target.ensure_usable(allow_frozen)
     if source.currency != currency:
         raise CurrencyMismatch(f"Account {source.id} holds {source.currency}, not {currency}.",
                                account_id=source.id)

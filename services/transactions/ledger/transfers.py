@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import journal_entries, ledger_accounts
 from .accounts import ensure_settlement_account, lock_accounts_in_order
-from .errors import AlreadyReversed, Forbidden, NotFound, NotReversible
+from .errors import AlreadyReversed, KycRequired, NotFound, NotReversible, ReversalNotAllowed
 from .posting import PlannedEntry, plan_entry, write_entries
 
 
@@ -64,12 +64,15 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
                   description: str | None = None, request_id: str | None = None) -> PlannedEntry:
     """The rollback: a new entry moving the same amount back; both stay in history."""
     original = find_entry(session, entry_id)
+    # Not a party to it: answered like a missing one, so ids do not leak.
     if original is None or not original.visible_to(actor):
         raise NotFound(f"Transfer {entry_id} does not exist.")
-    if not _may_reverse(original, actor):
-        raise Forbidden("Only the sender of a transfer, or an admin, can reverse it.")
     if original.kind == "reversal":
         raise NotReversible("A reversal cannot itself be reversed; make a new transfer.")
+    if not may_reverse(original, actor):
+        raise ReversalNotAllowed(
+            "Only the receiver of a transfer (a refund) or an admin can reverse it; a sender only "
+            "between their own accounts.")
     accounts = lock_accounts_in_order(session, [original.from_account_id, original.to_account_id])
     # Checked after the locks: a concurrent reversal has committed or not by now.
     if reversal_of(session, entry_id) is not None:
@@ -77,13 +80,21 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
     entry = plan_entry(accounts, kind="reversal", amount=original.amount, currency=original.currency,
                        from_account_id=original.to_account_id, to_account_id=original.from_account_id,
                        description=description or f"Reversal of {entry_id}", initiated_by=actor.name,
-                       reverses_entry_id=entry_id, request_id=request_id)
+                       reverses_entry_id=entry_id, request_id=request_id,
+                       # Fraud recovery happens on frozen accounts: an admin's reversal may
+                       # touch them. Closed accounts stay closed (the database refuses too).
+                       allow_frozen=actor.is_admin)
     return written(session, entry, accounts)
 
 
-def _may_reverse(entry, actor: Actor) -> bool:
-    # A customer may take back a transfer they sent; deposits and others' entries need an admin.
-    return actor.is_admin or (entry.kind == "transfer" and entry.from_customer_id == actor.customer_id)
+def may_reverse(entry, actor: Actor) -> bool:
+    """API.md "Reversals, completed": an admin on any entry; the receiver of a transfer (a
+    refund: money goes back to whoever sent it, so it needs no KYC); the sender only when both
+    accounts are their own, which the receiver rule already covers. A sender may never claw
+    money back from someone else; deposits are the bank's to reverse."""
+    if actor.is_admin:
+        return True
+    return entry.kind == "transfer" and entry.to_customer_id == actor.customer_id
 
 
 @dataclass(frozen=True)

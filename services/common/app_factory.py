@@ -11,7 +11,9 @@ from flask import Flask
 from flask_smorest import Api
 
 from .config import COMMON_SETTINGS, Setting, load_settings
+from .db_errors import init_store_errors
 from .health import health
+from .input_rules import init_input_rules
 from .logs import configure_logging, init_access_log
 from .metrics import init_metrics
 from .problems import _http_exception_problem, init_problems
@@ -45,7 +47,10 @@ def create_service_app(name: str, settings: list[Setting], config: Mapping[str, 
     if app.config["ACCESS_LOG"]:
         init_access_log(app)
     init_problems(app)
+    init_store_errors(app)
     init_metrics(app, name)
+    # Body and string rules come before authentication (API.md's order of checks).
+    init_input_rules(app)
     app.register_blueprint(health)
     if internal_guard:
         install_internal_guard(app, audience=name)

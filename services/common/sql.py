@@ -21,7 +21,7 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def make_engine(url: str, application_name: str, pool_size: int = 10,
-                statement_timeout_ms: int = 5000) -> Engine:
+                statement_timeout_ms: int = 5000, lock_timeout_ms: int = 2000) -> Engine:
     return create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
@@ -31,8 +31,9 @@ def make_engine(url: str, application_name: str, pool_size: int = 10,
         connect_args={
             "application_name": application_name,
             "connect_timeout": 3,
-            # A runaway query must not hold locks on ledger rows forever.
-            "options": f"-c statement_timeout={statement_timeout_ms}",
+            # A runaway query must not hold locks on ledger rows forever, and a request
+            # waiting on a hot row gives up (55P03, retried or a 503) instead of piling up.
+            "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={lock_timeout_ms}",
         },
     )
 

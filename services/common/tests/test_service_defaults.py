@@ -91,7 +91,7 @@ def test_validation_errors_list_the_bad_fields(client):
 def test_malformed_json_is_a_400_problem(client):
     response = client.post("/api/v1/payments", headers=AUTH, data="{not json",
                            content_type="application/json")
-    assert_problem(response, 400, "malformed_request")
+    assert_problem(response, 400, "invalid_body")
 
 
 def test_domain_problems_keep_their_code_and_extras(client):

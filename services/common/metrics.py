@@ -22,6 +22,7 @@ def init_metrics(app: Flask, service: str) -> None:
                         ["service", "method", "endpoint"], registry=registry,
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
     app.extensions["metrics_registry"] = registry
+    app.extensions["metrics_collectors"] = []
 
     @app.before_request
     def _start_timer() -> None:
@@ -42,5 +43,14 @@ def init_metrics(app: Flask, service: str) -> None:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             collected = CollectorRegistry()
             multiprocess.MultiProcessCollector(collected)
+            for collector in app.extensions["metrics_collectors"]:
+                collected.register(collector)
             return Response(generate_latest(collected), mimetype=CONTENT_TYPE_LATEST)
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def add_collector(app: Flask, collector) -> None:
+    """A collector read at scrape time (e.g. gauges queried from the store): in the app's
+    registry, and in the multiprocess one, where it is asked once per scrape, not per worker."""
+    app.extensions["metrics_registry"].register(collector)
+    app.extensions["metrics_collectors"].append(collector)

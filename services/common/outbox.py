@@ -85,6 +85,21 @@ def envelope(event_id: uuid.UUID, event_type: str, source: str, occurred_at: dat
             "occurred_at": occurred_at.isoformat(), "data": data}
 
 
+# Interface 3 of the shared brief: a receiver takes at most this many events per POST.
+MAX_BATCH = 500
+# Per-event results a receiver answers with (POST {"events": [...]}).
+PROCESSED, DUPLICATE, RETRY, REJECTED = "processed", "duplicate", "retry", "rejected"
+
+
+def aggregate_key(data: Mapping[str, Any]) -> str | None:
+    """The entity an event is about; the relay keeps each key's events in order per receiver."""
+    for name, prefix in (("account_id", "account"), ("customer_id", "customer")):
+        value = data.get(name)
+        if value not in (None, ""):
+            return f"{prefix}:{value}"
+    return None
+
+
 @dataclass
 class Outbox:
     """Where a service's events go: event type -> subscriber names, name -> client."""
@@ -101,23 +116,91 @@ class Outbox:
         if not destinations:
             log.warning("event has no subscribers", extra={"event_type": event_type})
         now = datetime.now(timezone.utc)
+        key = aggregate_key(data)
         for destination in destinations:
             body = envelope(event_id, event_type, self.source, now, data)
             session.execute(insert(self.table).values(
-                event_id=event_id, event_type=event_type, destination=destination, payload=body))
+                event_id=event_id, event_type=event_type, destination=destination, payload=body,
+                aggregate_key=key))
         return event_id
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A row this relay holds until `lease_until` (its fencing token for the outcome)."""
+
+    id: int
+    event_id: uuid.UUID
+    destination: str
+    payload: dict[str, Any]
+    attempts: int
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PassResult:
+    claimed: int
+    delivered: int
+    dead_lettered: int
+
+
+# The claim: due, pending rows, oldest first, skipping rows another relay holds, and only
+# the oldest pending row of each aggregate per destination (an older one in flight, backing
+# off or being claimed by another relay keeps the later ones waiting). Dead letters do not
+# block: the receivers order by version too, and one poison event must not stall an account.
+# The claim moves next_attempt_at to the end of the lease: a relay that dies mid-delivery
+# leaves rows that are simply due again when the lease runs out.
+_CLAIM = """
+UPDATE {table} AS o
+   SET lease_until = now() + make_interval(secs => :lease),
+       next_attempt_at = now() + make_interval(secs => :lease)
+ WHERE o.id IN (
+       SELECT c.id FROM {table} AS c
+        WHERE c.delivered_at IS NULL AND c.dead_lettered_at IS NULL AND c.next_attempt_at <= now()
+          AND (c.aggregate_key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM {table} AS p
+                WHERE p.destination = c.destination AND p.aggregate_key = c.aggregate_key
+                  AND p.id < c.id AND p.delivered_at IS NULL AND p.dead_lettered_at IS NULL))
+        ORDER BY c.id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED)
+RETURNING o.id, o.event_id, o.destination, o.payload, o.attempts, o.lease_until
+"""
+
+
 class OutboxRelay:
-    """Delivers due outbox rows over HTTP; run it in a thread, a CLI loop or a CronJob."""
+    """Delivers due outbox rows over HTTP; run it in a thread, a CLI loop or a CronJob.
+
+    A pass is three steps, and no transaction is open during the HTTP calls:
+    1. claim due rows in one short transaction (a lease: in flight until lease_until);
+    2. deliver them, one POST {"events": [...]} per destination (at most MAX_BATCH each);
+    3. record every outcome in a second short transaction.
+    Each delivery that does not end in processed/duplicate (an HTTP error, no answer, a
+    `rejected` or a `retry` result) is an attempt: the row backs off exponentially and after
+    `max_attempts` it is dead-lettered (kept, no longer sent, replayable by an admin). A
+    `retry` (e.g. an account event the ledger parks) counts like any failure, with the same
+    cap: at the default 20 attempts and a 300 s ceiling that is about an hour of retries.
+    """
 
     def __init__(self, engine: Engine, outbox: Outbox, batch_size: int = 100,
-                 base_backoff: float = 0.5, max_backoff: float = 300.0):
+                 base_backoff: float = 0.5, max_backoff: float = 300.0, max_attempts: int = 20,
+                 lease_seconds: float = 30.0):
         self.engine = engine
         self.outbox = outbox
         self.batch_size = batch_size
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
+        self.max_attempts = max_attempts
+        # Longer than one pass can take (a POST per destination, each bounded by the
+        # client's read timeout), else a slow pass lets another relay send the rows again.
+        self.lease_seconds = lease_seconds
+        self._claim_sql = text(_CLAIM.format(table=outbox.table.name))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,40 +211,95 @@ class OutboxRelay:
 
     def deliver_due(self) -> int:
         """One pass: deliver what is due now. Returns how many rows were acknowledged."""
-        table = self.outbox.table
-        delivered = 0
-        with Session(self.engine) as session, session.begin():
-            rows = session.execute(
-                select(table.c.id, table.c.destination, table.c.payload, table.c.attempts)
-                .where(table.c.delivered_at.is_(None), table.c.next_attempt_at <= func.now())
-                .order_by(table.c.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                error = self._send(row.destination, row.payload)
-                now = datetime.now(timezone.utc)
-                if error is None:
-                    values: dict[str, Any] = {"delivered_at": now, "attempts": row.attempts + 1,
-                                              "last_error": None}
-                    delivered += 1
-                else:
-                    values = {"attempts": row.attempts + 1, "last_error": error[:500],
-                              "next_attempt_at": now + self.backoff(row.attempts + 1)}
-                session.execute(update(table).where(table.c.id == row.id).values(**values))
-        return delivered
+        return self.run_pass().delivered
 
-    def _send(self, destination: str, body: dict[str, Any]) -> str | None:
+    def run_pass(self) -> PassResult:
+        claimed = self.claim()
+        if not claimed:
+            return PassResult(0, 0, 0)
+        outcomes = self.deliver(claimed)
+        return self.record(claimed, outcomes)
+
+    def claim(self, limit: int | None = None) -> list[Claimed]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(self._claim_sql, {
+                "lease": self.lease_seconds, "limit": min(limit or self.batch_size, MAX_BATCH)}).all()
+        return sorted((Claimed(r.id, r.event_id, r.destination, r.payload, r.attempts, r.lease_until)
+                       for r in rows), key=lambda c: c.id)
+
+    def deliver(self, claimed: list[Claimed]) -> dict[int, Outcome]:
+        """The HTTP part, outside any transaction: one POST per destination and chunk."""
+        by_destination: dict[str, list[Claimed]] = {}
+        for row in claimed:
+            by_destination.setdefault(row.destination, []).append(row)
+        outcomes: dict[int, Outcome] = {}
+        for destination, rows in by_destination.items():
+            for start in range(0, len(rows), MAX_BATCH):
+                outcomes.update(self._send_batch(destination, rows[start:start + MAX_BATCH]))
+        return outcomes
+
+    def _send_batch(self, destination: str, rows: list[Claimed]) -> dict[int, Outcome]:
+        def every(error: str) -> dict[int, Outcome]:
+            return {row.id: Outcome(False, error) for row in rows}
+
         client = self.outbox.clients.get(destination)
         if client is None:
-            return f"no client for destination {destination!r}"
+            return every(f"no client for destination {destination!r}")
         try:
-            response = client.post(EVENTS_PATH, json=body)
+            response = client.post(EVENTS_PATH, json={"events": [row.payload for row in rows]})
         except requests.RequestException as exc:
-            return f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
-            return None
-        return f"HTTP {response.status_code}: {response.text[:200]}"
+            return every(f"{type(exc).__name__}: {exc}")
+        if not 200 <= response.status_code < 300:
+            return every(f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            results = {str(r["id"]): r for r in response.json()["results"] if isinstance(r, dict)}
+        except (ValueError, KeyError, TypeError):
+            return every(f"HTTP {response.status_code} without per-event results: {response.text[:200]}")
+        outcomes = {}
+        for row in rows:
+            result = results.get(str(row.event_id))
+            status = result.get("status") if result else None
+            if status in (PROCESSED, DUPLICATE):
+                outcomes[row.id] = Outcome(True)
+            elif status in (RETRY, REJECTED):
+                outcomes[row.id] = Outcome(False, f"{status}: {result.get('detail') or ''}".rstrip(": "))
+            else:
+                outcomes[row.id] = Outcome(False, f"no usable result for this event ({status!r})")
+        return outcomes
+
+    def record(self, claimed: list[Claimed], outcomes: Mapping[int, Outcome]) -> PassResult:
+        """The second short transaction: delivered rows are done, the others back off."""
+        table = self.outbox.table
+        delivered = [row.id for row in claimed if outcomes.get(row.id, Outcome(False)).delivered]
+        dead = 0
+        with self.engine.begin() as connection:
+            if delivered:
+                # Delivered wins even if the lease ran out meanwhile: the receiver has it.
+                connection.execute(update(table).where(table.c.id.in_(delivered),
+                                                       table.c.delivered_at.is_(None))
+                                   .values(delivered_at=func.now(), attempts=table.c.attempts + 1,
+                                           last_error=None, lease_until=None, dead_lettered_at=None))
+            for row in claimed:
+                outcome = outcomes.get(row.id, Outcome(False, "not sent"))
+                if outcome.delivered:
+                    continue
+                attempts = row.attempts + 1
+                give_up = attempts >= self.max_attempts
+                values: dict[str, Any] = {
+                    "attempts": attempts, "last_error": (outcome.error or "")[:500], "lease_until": None,
+                    "next_attempt_at": datetime.now(timezone.utc) + self.backoff(attempts)}
+                if give_up:
+                    values["dead_lettered_at"] = func.now()
+                # Only while the lease is still ours: else another relay owns the row now.
+                done = connection.execute(update(table).where(
+                    table.c.id == row.id, table.c.lease_until == row.lease_until,
+                    table.c.delivered_at.is_(None)).values(**values)).rowcount
+                if done and give_up:
+                    dead += 1
+                    log.error("outbox event dead-lettered", extra={
+                        "event_id": str(row.event_id), "destination": row.destination,
+                        "attempts": attempts, "error": values["last_error"]})
+        return PassResult(len(claimed), len(delivered), dead)
 
     def kick(self) -> None:
         """Deliver soon: called after a commit that published events."""
@@ -186,10 +324,43 @@ class OutboxRelay:
             self._wake.wait(interval)
             self._wake.clear()
             try:
-                while self.deliver_due() == self.batch_size and not self._stop.is_set():
-                    pass  # a full batch means more may be waiting
+                # A pass that delivered something may have unblocked the next event of
+                # each aggregate it sent: go again until a pass delivers nothing.
+                while self.run_pass().delivered and not self._stop.is_set():
+                    pass
             except Exception:  # the relay must outlive a database blip
                 log.exception("outbox relay pass failed")
+
+
+# --- dead letters and lag (read by /internal/outbox/* and /metrics) --------------------
+
+def dead_letters(connection, table: Table, limit: int = 500) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        select(table.c.event_id, table.c.event_type, table.c.destination, table.c.attempts,
+               table.c.last_error, table.c.created_at, table.c.dead_lettered_at)
+        .where(table.c.dead_lettered_at.is_not(None))
+        .order_by(table.c.dead_lettered_at.desc(), table.c.id.desc()).limit(limit)).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def replay_dead_letter(connection, table: Table, event_id: uuid.UUID) -> int:
+    """Send a dead-lettered event again (each destination it died at), with fresh attempts."""
+    return connection.execute(
+        update(table).where(table.c.event_id == event_id, table.c.dead_lettered_at.is_not(None))
+        .values(dead_lettered_at=None, attempts=0, next_attempt_at=func.now(), lease_until=None)
+    ).rowcount
+
+
+def outbox_gauges(connection, table: Table) -> dict[str, dict[str, float]]:
+    """Per destination: age of the oldest pending row (seconds) and the dead-letter count."""
+    lag = connection.execute(
+        select(table.c.destination, func.extract("epoch", func.now() - func.min(table.c.created_at)))
+        .where(table.c.delivered_at.is_(None), table.c.dead_lettered_at.is_(None))
+        .group_by(table.c.destination)).all()
+    dead = connection.execute(
+        select(table.c.destination, func.count())
+        .where(table.c.dead_lettered_at.is_not(None)).group_by(table.c.destination)).all()
+    return {"lag": {d: float(v) for d, v in lag}, "dead": {d: float(v) for d, v in dead}}
 
 
 def receive_event(session: Session, table: Table, event: Mapping[str, Any],

@@ -122,7 +122,7 @@ def test_concurrent_relays_send_each_event_once(accounts_db, transactions_db):
     def _count():
         from flask import request
         if request.path == "/internal/events":
-            received.append(request.get_json()["id"])
+            received.extend(event["id"] for event in request.get_json()["events"])
 
     relay = app.extensions["outbox_relay"]
     relay.batch_size = 5

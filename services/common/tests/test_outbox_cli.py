@@ -19,8 +19,9 @@ def receiver(received: list[str]) -> Flask:
     @app.post("/internal/events")
     def events():
         verify_internal_token(request.headers["Authorization"].split()[1], TEST_SECRET, "transactions")
-        received.append(request.get_json()["id"])
-        return jsonify(status="processed")
+        events = request.get_json()["events"]
+        received.extend(event["id"] for event in events)
+        return jsonify(results=[{"id": event["id"], "status": "processed"} for event in events])
     return app
 
 

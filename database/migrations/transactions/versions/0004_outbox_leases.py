@@ -5,7 +5,8 @@
   once its lease has expired; the outcome (delivered / backoff) clears the lease.
 - `dead_lettered_at`: set after OUTBOX_MAX_ATTEMPTS failed deliveries; the relay no longer
   picks the row up until an admin replays it (which clears it).
-- `aggregate_key`: the entity the event is about (data.account_id, else data.customer_id).
+- `aggregate_key`: the entity the event is about ('account:' data.account_id, else
+  'customer:' data.customer_id; services.common.outbox.aggregate_key).
   The relay claims only the oldest undelivered row per (destination, aggregate_key), so a
   later event never overtakes an earlier one for the same account at the same receiver.
 - indexes for the purge command (delivered rows and processed events by age).
@@ -28,7 +29,8 @@ ALTER TABLE outbox_events
   ADD COLUMN aggregate_key text,
   ADD CONSTRAINT ck_outbox_delivered_or_dead CHECK (delivered_at IS NULL OR dead_lettered_at IS NULL);
 UPDATE outbox_events
-   SET aggregate_key = coalesce(payload->'data'->>'account_id', payload->'data'->>'customer_id')
+   SET aggregate_key = coalesce('account:' || (payload->'data'->>'account_id'),
+                                'customer:' || (payload->'data'->>'customer_id'))
  WHERE delivered_at IS NULL;
 DROP INDEX ix_outbox_due;
 -- The relay's claim: pending rows that are due.

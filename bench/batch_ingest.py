@@ -83,7 +83,7 @@ def main() -> None:
               f"= {posted / elapsed:,.0f} transfers/s with {args.clients} clients "
               f"(batch call p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms)")
 
-        check = requests.get(base + "/api/v1/admin/ledger-check", headers=headers(subject="ops", roles=("admin",)),
+        check = requests.get(base + "/api/v1/admin/ledger-check?run=now", headers=headers(subject="ops", roles=("admin",)),
                              timeout=600).json()
         print(f"ledger check after ingestion: {'ok' if check['ok'] else check['violations'][:5]}")
 

@@ -187,7 +187,7 @@ def main() -> None:
         print(f"  {posted / seconds:,.0f} transfers/s posted; responses by status: {dict(statuses)}")
         if latencies:
             print(f"  latency {fmt(percentiles(latencies))}")
-        check = admin.http.get(gateway + "/api/v1/admin/ledger-check", timeout=600).json()
+        check = admin.http.get(gateway + "/api/v1/admin/ledger-check?run=now", timeout=600).json()
         print(f"  ledger check: {'ok' if check['ok'] else check['violations'][:5]}")
 
         print(f"pgbench TPC-B-like on the same server, {args.clients} clients, {args.pgbench_seconds}s:")

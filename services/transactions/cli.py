@@ -18,18 +18,20 @@ from services.common.outbox_cli import relay_outbox
 from services.common.sql import make_engine
 
 from .events import EVENT_ROUTES
-from .ledger.integrity import check_ledger
+from .ledger.integrity import run_check
 from .models import outbox_events
 
 
 def ledger_check(url: str) -> int:
     engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)
-    with Session(engine) as session:
-        violations = check_ledger(session, limit_per_check=1000)
+    with Session(engine) as session, session.begin():
+        run = run_check(session, limit_per_check=1000)
     engine.dispose()
+    violations = run.violations
     for v in violations:
         print(f"{v.check}\t{v.subject}\t{v.detail}")
-    print("ledger ok" if not violations else f"{len(violations)} violation(s)", file=sys.stderr)
+    verdict = "ledger ok" if not violations else f"{len(violations)} violation(s)"
+    print(f"{verdict} in {run.duration_ms} ms (recorded for GET /api/v1/admin/ledger-check)", file=sys.stderr)
     return 1 if violations else 0
 
 

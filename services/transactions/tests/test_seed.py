@@ -148,7 +148,8 @@ def test_a_seed_that_fails_the_check_commits_nothing(ledger_engine, manifest, mo
     monkeypatch.setattr(_Book, "write_accounts", one_cent_off)
     with pytest.raises(LedgerCheckFailed) as failure:
         seed(ledger_engine, manifest)
-    assert {v.check for v in failure.value.violations} == {"balance_differs_from_postings", "running_balance_differs"}
+    assert {v.check for v in failure.value.violations} == {"balance_differs_from_postings", "running_balance_differs",
+                                                           "currency_does_not_sum_to_zero"}
     for table in ("ledger_accounts", "journal_entries", "postings"):
         assert scalar(ledger_engine, f"SELECT count(*) FROM {table}") == 0
     assert catalogue(ledger_engine) == before

@@ -10,7 +10,7 @@ from services.common.app_factory import create_service_app
 from services.common.health import add_readiness_check
 from services.common.problems import Problem
 
-from . import auth, dashboard
+from . import auth, dashboard, dead_letters
 from .openapi import init_docs
 from .proxy import forward
 from .rate_limits import init_rate_limits, limit_login
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     limiter = init_rate_limits(app)
     api.register_blueprint(auth.blp)
     api.register_blueprint(dashboard.blp)
+    api.register_blueprint(dead_letters.blp)
     limit_login(app, limiter)
     for name, upstream in upstreams.items():
         add_readiness_check(app, name, _upstream_ready(upstream))

@@ -12,6 +12,7 @@ from services.common.problems import Problem
 
 from . import auth, dashboard, dead_letters
 from .openapi import init_docs
+from .paths import init_path_hygiene
 from .proxy import forward
 from .rate_limits import init_rate_limits, limit_login
 from .routes import RouteTable
@@ -25,6 +26,7 @@ PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def create_app(config: Mapping[str, Any] | None = None):
     app, api = create_service_app("gateway", SETTINGS, config, internal_guard=False, title="FinovaBank gateway")
+    init_path_hygiene(app)  # first of the gateway's own checks: before limits and authentication
     routes = RouteTable.from_pairs(app.config["GATEWAY_ROUTES"])
     upstreams = build_upstreams(app.config)
     app.extensions["upstreams"] = upstreams

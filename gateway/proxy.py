@@ -1,7 +1,11 @@
 """Forwarding a public request to the service that owns it."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, request
+
+from services.common.problems import Problem
 
 from services.common.service_auth import Principal
 
@@ -18,7 +22,7 @@ FORWARDED_RESPONSE_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After",
 def forward(upstream: Upstream, principal: Principal) -> Response:
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS
                if name in request.headers}
-    path = request.full_path if request.query_string else request.path
+    path = upstream_target()
     answer = upstream.request(
         request.method, path, subject=principal.customer_id, roles=principal.roles,
         headers=headers, data=request.get_data(), allow_redirects=False,
@@ -28,3 +32,21 @@ def forward(upstream: Upstream, principal: Principal) -> Response:
         if name in answer.headers:
             response.headers[name] = answer.headers[name]
     return response
+
+
+# RFC 3986 pchar minus what quote() always keeps: the path goes up exactly as it was routed.
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+def upstream_target() -> str:
+    """The path the route table matched, re-encoded, plus the client's query as sent.
+
+    Re-encoding keeps a decoded `?`, `#` or `%` in a segment from turning into a query, a
+    fragment or an escape on the way up; the check below is the last word against the
+    gateway ever addressing anything but a service's /api (paths.py refused traversal already).
+    """
+    path = quote(request.path, safe=_PATH_SAFE)
+    if not path.startswith("/api/") or any(s in (".", "..") for s in path.split("/")):
+        raise Problem(404, "not_found", "No such resource.")
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path

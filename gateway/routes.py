@@ -10,13 +10,16 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_ROUTES: list[tuple[str, str]] = [
-    # A statement is the ledger's, although it sits under an account's path.
-    (r"^/api/v1/accounts/[^/]+/transactions/?$", "transactions"),
+    # Statement lines and balance history are the ledger's, although they sit under an
+    # account's path.
+    (r"^/api/v1/accounts/[^/]+/transactions(/[^/]+)?/?$", "transactions"),
+    (r"^/api/v1/accounts/[^/]+/balance-history/?$", "transactions"),
     (r"^/api/v1/(auth|me|accounts|account-types)(/|$)", "accounts"),
     (r"^/api/v1/admin/(accounts|audit-logs|customers)(/|$)", "accounts"),
-    (r"^/api/v1/(transfers|currencies|fx-rates|holds|categories|budgets|scheduled-transfers)(/|$)",
-     "transactions"),
-    (r"^/api/v1/admin/(deposits|transfers|ledger-check|fx-rates|reviews)(/|$)", "transactions"),
+    (r"^/api/v1/(transfers|currencies|fx|fx-rates|fees|holds|categories|category-rules|budgets|insights"
+     r"|scheduled-transfers|bills|rewards)(/|$)", "transactions"),
+    (r"^/api/v1/admin/(deposits|transfers|ledger-check|ledger|fx-rates|fees|journal-entries|reports"
+     r"|fiscal-periods|risk-rules|reviews|data-quality)(/|$)", "transactions"),
     (r"^/api/v1/(preferences|notification-settings|notifications)(/|$)", "preferences"),
 ]
 

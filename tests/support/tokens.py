@@ -9,3 +9,8 @@ def auth_header(audience: str, subject: str | None = None, roles=(), caller: str
                 secret: str = TEST_SECRET) -> dict[str, str]:
     token = mint_internal_token(secret, audience, caller, subject, tuple(roles))
     return {"Authorization": f"Bearer {token}"}
+
+
+def gateway_environment() -> dict[str, str]:
+    """The internal-identity settings of a gateway process started by a test."""
+    return {"INTERNAL_TOKEN_SECRET": TEST_SECRET}

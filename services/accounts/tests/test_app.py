@@ -25,8 +25,8 @@ def test_readyz_is_503_with_the_reason_when_the_database_is_down():
     response = client.get("/readyz")
     assert response.status_code == 503
     checks = response.get_json()["checks"]
-    assert "Connection refused" in checks["postgres"]
-    assert checks["pii_keys"] == "RuntimeError: PII_ENCRYPTION_KEYS is not set"
+    # Which check failed, never why (the reason is logged: services/common/tests/test_health.py).
+    assert checks == {"postgres": "failed", "pii_keys": "failed"}
     assert client.get("/healthz").status_code == 200
 
 

@@ -8,6 +8,9 @@
     python -m services.accounts.cli relay-outbox
         (delivers due outbox rows once to TRANSACTIONS_URL / PREFERENCES_URL; needs
         INTERNAL_TOKEN_SECRET; exits 0 when none is left waiting)
+    python -m services.accounts.cli purge
+        (deletes, in batches, delivered outbox rows and processed events older than
+        OUTBOX_RETENTION_DAYS, default 30; this service keeps no idempotency keys)
 
 Both use DATABASE_URL (the app role is enough: they act as the system under row-level security).
 """
@@ -22,6 +25,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.config import ConfigError, load_settings
 from services.common.outbox_cli import relay_outbox
+from services.common.retention import outbox_targets, purge_command
 from services.common.sql import make_engine, session_scope
 
 from .app import SETTINGS
@@ -29,7 +33,7 @@ from .db import act_as_system, install_rls_scoping
 from .domain.customers import ensure_admin
 from .domain.errors import WeakPassword
 from .events import EVENT_ROUTES
-from .models import Customer, outbox_events
+from .models import Customer, outbox_events, processed_events
 from .pii import FieldCipher
 
 
@@ -82,10 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--full-name", default="Administrator")
     commands.add_parser("rotate-pii-keys", help="re-encrypt personal data under the current key")
     commands.add_parser("relay-outbox", help="deliver due outbox events once, then exit")
+    commands.add_parser("purge", help="delete delivered outbox rows and processed events past retention")
     args = parser.parse_args(argv)
     if args.command == "relay-outbox":
         return relay_outbox("accounts", outbox_events, EVENT_ROUTES,
                             {"transactions": "http://127.0.0.1:8082", "preferences": "http://127.0.0.1:8083"})
+    if args.command == "purge":
+        return purge_command("accounts", lambda settings: outbox_targets(
+            outbox_events, processed_events, settings["OUTBOX_RETENTION_DAYS"]))
     wanted = ["DATABASE_URL"] + (["PII_ENCRYPTION_KEYS"] if args.command == "rotate-pii-keys" else [])
     try:
         settings = load_settings([s for s in SETTINGS if s.name in wanted])

@@ -5,6 +5,10 @@ exits 0 when the ledger is whole and 1 (listing every violation) when it is not.
 
     DATABASE_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli relay-outbox
 delivers due outbox rows once (PREFERENCES_URL) and exits 0 when none is left waiting.
+
+    DATABASE_URL=... python -m services.transactions.cli purge
+deletes, in batches, idempotency keys older than IDEMPOTENCY_RETENTION_HOURS (168, at least
+24) and delivered outbox rows and processed events older than OUTBOX_RETENTION_DAYS (30).
 """
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ import sys
 from sqlalchemy.orm import Session
 
 from services.common.outbox_cli import relay_outbox
+from services.common.retention import idempotency_target, outbox_targets, purge_command
 from services.common.sql import make_engine
 
 from .events import EVENT_ROUTES
 from .ledger.integrity import run_check
-from .models import outbox_events
+from .models import idempotency_keys, outbox_events, processed_events
 
 
 def ledger_check(url: str) -> int:
@@ -35,13 +40,20 @@ def ledger_check(url: str) -> int:
     return 1 if violations else 0
 
 
+def purge_targets(settings: dict) -> list:
+    return [idempotency_target(idempotency_keys, settings["IDEMPOTENCY_RETENTION_HOURS"]),
+            *outbox_targets(outbox_events, processed_events, settings["OUTBOX_RETENTION_DAYS"])]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.transactions.cli")
-    parser.add_argument("command", choices=("ledger-check", "relay-outbox"))
+    parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge"))
     command = parser.parse_args(argv).command
     if command == "relay-outbox":
         return relay_outbox("transactions", outbox_events, EVENT_ROUTES,
                             {"preferences": "http://127.0.0.1:8083"})
+    if command == "purge":
+        return purge_command("transactions", purge_targets)
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("DATABASE_URL is not set", file=sys.stderr)

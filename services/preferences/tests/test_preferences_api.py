@@ -99,7 +99,7 @@ def test_wrong_types_are_422_and_write_nothing(alice, mongo_db, body):
 def test_malformed_json_is_400(alice, mongo_db):
     for method in ("PUT", "PATCH"):
         response = alice.raw(method, PATH, b'{"theme": "dark",')
-        assert response.status_code == 400 and response.get_json()["code"] == "malformed_request"
+        assert response.status_code == 400 and response.get_json()["code"] == "invalid_body"
     assert mongo_db.preferences.count_documents({}) == 0
 
 
@@ -119,10 +119,13 @@ def test_a_token_without_a_customer_is_401(client):
     assert client.get(PATH, headers=auth_header("preferences")).status_code == 401
 
 
-def test_a_body_that_is_not_json_is_415_and_resets_nothing(alice):
+def test_a_body_that_is_not_json_is_400_or_415_and_resets_nothing(alice):
     alice.patch(PATH, {"theme": "dark"})
     for method in ("PUT", "PATCH"):
         response = alice.client.open(PATH, method=method, data="theme=light",
+                                     headers=alice.headers(**{"Content-Type": "text/plain"}))
+        assert response.status_code == 400 and response.get_json()["code"] == "invalid_body"
+        response = alice.client.open(PATH, method=method, data='{"theme": "light"}',
                                      headers=alice.headers(**{"Content-Type": "text/plain"}))
         assert response.status_code == 415
         assert alice.client.open(PATH, method=method, headers=alice.headers()).status_code == 415

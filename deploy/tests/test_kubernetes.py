@@ -29,10 +29,14 @@ PG_SERVICES = ("accounts", "transactions")
 SECRETS = {"finova-internal-token", "accounts-db", "accounts-pii", "transactions-db",
            "preferences-mongo", "postgres-superuser", "mongo-root", "redis", "gateway-jwt",
            "gateway-tls", "mongo-keyfile", "pg-backup-s3"}
-# CronJob -> (the module whose source must offer the command, the command).
+# CronJob -> (the module whose source must offer the command, the command; None: the module
+# is the command itself, `python -m module`).
 CRONJOB_COMMANDS = {
     "accounts-outbox-relay": ("services/accounts/cli.py", "relay-outbox"),
     "transactions-outbox-relay": ("services/transactions/cli.py", "relay-outbox"),
+    "accounts-purge": ("services/accounts/cli.py", "purge"),
+    "transactions-purge": ("services/transactions/cli.py", "purge"),
+    "preferences-purge": ("services/preferences/purge.py", None),
     "transactions-scheduled-transfers": ("services/transactions/cli.py", "run-scheduled-transfers"),
 }
 
@@ -191,9 +195,14 @@ def test_cronjobs_are_suspended_exactly_while_their_command_does_not_exist(rende
     for name, (module, command) in CRONJOB_COMMANDS.items():
         spec = cronjobs[name]["spec"]
         container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-        assert container["args"][-1] == command and container["args"][:2] == ["python", "-m"]
+        assert container["args"][:2] == ["python", "-m"]
         assert container["args"][2] == module.removesuffix(".py").replace("/", ".")
-        exists = f'"{command}"' in (ROOT / module).read_text()
+        if command is None:
+            assert len(container["args"]) == 3
+            exists = (ROOT / module).exists()
+        else:
+            assert container["args"][-1] == command
+            exists = f'"{command}"' in (ROOT / module).read_text()
         assert spec["suspend"] is (not exists), (
             f"{name}: {command} {'exists: unsuspend the CronJob' if exists else 'does not exist yet: keep it suspended'}")
         assert ("finovabank.io/pending" in cronjobs[name]["metadata"].get("annotations", {})) is (not exists)
@@ -301,10 +310,11 @@ def test_the_calls_the_suite_makes_are_allowed(rendered, target):
         ("accounts", "preferences", 8083), ("accounts-outbox-relay", "preferences", 8083),
         ("accounts-outbox-relay", "transactions", 8082), ("transactions-outbox-relay", "preferences", 8083),
         ("preferences", "mongodb", 27017), ("preferences-migrate", "mongodb", 27017),
+        ("preferences-purge", "mongodb", 27017),
         ("mongo-provision", "mongodb", 27017)]
     for service in PG_SERVICES:
         store = "postgres" if target == "overlays/dev" else f"{service}-pg"
-        for client in (service, f"{service}-migrate", "postgres-provision"):
+        for client in (service, f"{service}-migrate", f"{service}-purge", "postgres-provision"):
             calls.append((client, store, 5432))
     for source, destination, port in calls:
         assert allowed(docs, pods[source], pods[destination], port), f"{source} -> {destination}:{port}"
@@ -316,10 +326,12 @@ def test_the_calls_the_suite_makes_are_allowed(rendered, target):
 def test_each_store_is_reachable_only_from_its_owner(rendered, target):
     docs = rendered[target]
     assert _reaching(docs, "redis", 6379) == {"gateway"}
-    assert _reaching(docs, "mongodb", 27017) - {"mongodb"} == {"preferences", "preferences-migrate", "mongo-provision"}
+    assert _reaching(docs, "mongodb", 27017) - {"mongodb"} == {"preferences", "preferences-migrate", "mongo-provision",
+                                                              "preferences-purge"}
     if target == "overlays/prod":
         for service in PG_SERVICES:
-            expected = {service, f"{service}-migrate", f"{service}-outbox-relay", "postgres-provision"}
+            expected = {service, f"{service}-migrate", f"{service}-outbox-relay", f"{service}-purge",
+                        "postgres-provision"}
             if service == "transactions":
                 expected.add("transactions-scheduled-transfers")
             assert _reaching(docs, f"{service}-pg", 5432) - {f"{service}-pg"} == expected, service

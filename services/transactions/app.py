@@ -44,6 +44,17 @@ def create_app(config: Mapping[str, Any] | None = None):
     return app
 
 
+# Database guards (migrations 0002, 0005) the domain checks before them; reaching one means
+# a race the locks did not cover, answered as the refusal the domain would have given.
+RACE_ANSWERS = {
+    "entry_reversed_once": (409, "already_reversed", "This transfer has already been reversed."),
+    "posting_to_closed_account": (409, "account_closed", "The account is closed."),
+    "closed_is_terminal": (409, "account_closed", "The account is closed; closing is final."),
+    "closed_account_is_empty": (409, "account_not_empty", "The account still holds money or holds."),
+    "balance_within_overdraft": (422, "insufficient_funds", "The account cannot cover this amount."),
+}
+
+
 def _ledger_problem(error: LedgerError):
     return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra)
 
@@ -52,7 +63,7 @@ def _integrity_problem(error: IntegrityError):
     # The database's own guards (see the ledger migration); the domain checks first, so
     # reaching one means a race the locks did not cover, answered as a conflict.
     constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
-    if constraint == "entry_reversed_once":
-        return problem_response(409, "already_reversed", "This transfer has already been reversed.")
+    if constraint in RACE_ANSWERS:
+        return problem_response(*RACE_ANSWERS[constraint])
     log.error("integrity error", exc_info=error, extra={"constraint": constraint})
     return problem_response(500, "internal_error", "An unexpected error occurred.")

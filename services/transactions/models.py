@@ -30,8 +30,19 @@ ledger_accounts = Table(
     Column("balance", BigInteger, nullable=False, server_default="0"),
     Column("held", BigInteger, nullable=False, server_default="0"),
     Column("may_go_negative", Boolean, nullable=False, server_default="false"),
+    # The accounts service's version of the account (bumped there with every change): a
+    # snapshot applies when its version is >= this one (ledger/account_sync.py).
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Each customer's KYC status as the accounts service last told it; no row = not verified.
+ledger_customers = Table(
+    "ledger_customers", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("kyc_status", Text, nullable=False),
+    Column("version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

@@ -36,6 +36,11 @@ cost another ~25 s and index upkeep ~20 s). So, in the seed's single transaction
    no running balance went past an overdraft limit; any violation raises and the whole
    transaction rolls back, so nothing of a bad seed is ever committed.
 The append-only triggers (BEFORE UPDATE OR DELETE) are never touched: COPY only inserts.
+The balance-chain guards of migration 0005 (postings_guard, ledger_accounts_guard) are
+disabled with the deferred triggers and re-enabled before the checks; SEED_CHECK verifies
+what they would have (every balance_after is its account's running sum). Each customer's
+KYC status goes into ledger_customers (manifest columns kyc_status / customer_version,
+verified / 0 when the manifest predates them).
 The app roles' rights are unchanged: only the owner can alter the tables.
 """
 from __future__ import annotations
@@ -60,8 +65,15 @@ from .money import exponent, to_minor
 
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
                    "opened_at")
+# Added by the accounts seed with versions and KYC (accounts_0004); a manifest without them is
+# read as version 1 and KYC verified, so a demo seeded before keeps moving money.
+OPTIONAL_FIELDS = ("kyc_status", "version", "customer_version")
 BULK_TABLES = ("journal_entries", "postings")
-BALANCE_TRIGGERS = (("postings", "postings_balanced"), ("journal_entries", "entry_has_postings"))
+BALANCE_TRIGGERS = (("postings", "postings_balanced"), ("journal_entries", "entry_has_postings"),
+                    ("postings", "postings_guard"))
+# Row by row it would look up each account's latest posting with the indexes dropped; the
+# seed checks the same (balance = last running balance, the chain) once, below.
+ACCOUNT_TRIGGER = ("ledger_accounts", "ledger_accounts_guard")
 SALARY_SHARE = 0.08  # of the entries after the opening deposits; the rest are transfers
 SPENDING = (("groceries", "Groceries"), ("rent", "Rent"), ("utilities", "Electricity bill"),
             ("dining", "Dinner with friends"), ("transport", "Train tickets"),
@@ -76,6 +88,11 @@ SEED_CHECK = """
                || a.overdraft_limit AS detail
     FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
     WHERE p.currency <> a.currency OR (NOT a.may_go_negative AND p.balance_after < -a.overdraft_limit)
+    UNION ALL
+    SELECT 'running_balance_chain', id::text, 'balance_after ' || balance_after || ' but the postings sum to ' || running
+    FROM (SELECT id, balance_after, sum(amount) OVER (PARTITION BY account_id ORDER BY created_at, id) AS running
+            FROM postings) chain
+    WHERE balance_after <> running
     LIMIT 100"""
 _BATCH = 20_000
 _ENTRY_COLUMNS = ("id, kind, amount, currency, description, category, from_account_id, to_account_id, "
@@ -106,6 +123,9 @@ class OpenedAccount:
     overdraft_limit: int  # minor units
     status: str
     opened_at: datetime
+    version: int = 1
+    kyc_status: str = "verified"
+    customer_version: int = 0
 
 
 @dataclass
@@ -121,11 +141,17 @@ def read_manifest(path: Path) -> list[OpenedAccount]:
     """The accounts seed's manifest; overdraft limits converted like on_account_opened does."""
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != MANIFEST_FIELDS:
-            raise ValueError(f"{path}: expected columns {', '.join(MANIFEST_FIELDS)}")
+        columns = tuple(reader.fieldnames or ())
+        if columns[:len(MANIFEST_FIELDS)] != MANIFEST_FIELDS \
+                or not set(columns[len(MANIFEST_FIELDS):]) <= set(OPTIONAL_FIELDS):
+            raise ValueError(f"{path}: expected columns {', '.join(MANIFEST_FIELDS)}, then any of "
+                             f"{', '.join(OPTIONAL_FIELDS)}")
         return [OpenedAccount(row["account_id"], row["customer_id"], row["currency"].upper(), row["type"],
                               to_minor(Decimal(row["overdraft_limit"]), row["currency"].upper()),
-                              row["status"], datetime.fromisoformat(row["opened_at"]))
+                              row["status"], datetime.fromisoformat(row["opened_at"]),
+                              version=int(row.get("version") or 1),
+                              kyc_status=row.get("kyc_status") or "verified",
+                              customer_version=int(row.get("customer_version") or 0))
                 for row in reader]
 
 
@@ -266,13 +292,25 @@ class _Book:
                          "balance, version, created_at, updated_at) FROM STDIN") as copy:
             for account in self.accounts:
                 i = index.get(account.account_id)
-                balance, version = (self.balance[i], self.postings[i]) if i is not None else (0, 0)
+                balance = self.balance[i] if i is not None else 0
                 copy.write_row((account.account_id, account.customer_id, "customer", account.currency,
-                                account.status, account.overdraft_limit, balance, version,
+                                account.status, account.overdraft_limit, balance, account.version,
                                 account.opened_at, account.opened_at))
         for i in self.settlement.values():
-            cursor.execute("UPDATE ledger_accounts SET balance = balance + %s, version = version + %s, "
-                           "updated_at = now() WHERE id = %s", (self.balance[i], self.postings[i], self.ids[i]))
+            cursor.execute("UPDATE ledger_accounts SET balance = balance + %s, updated_at = now() WHERE id = %s",
+                           (self.balance[i], self.ids[i]))
+        # Each customer's KYC status (an account row repeats its owner's); the newest version wins.
+        customers: dict[str, tuple[str, int]] = {}
+        for account in self.accounts:
+            known = customers.get(account.customer_id)
+            if known is None or account.customer_version >= known[1]:
+                customers[account.customer_id] = (account.kyc_status, account.customer_version)
+        cursor.execute("""
+            INSERT INTO ledger_customers (customer_id, kyc_status, version)
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])
+            ON CONFLICT (customer_id) DO UPDATE SET kyc_status = excluded.kyc_status, version = excluded.version
+             WHERE ledger_customers.version <= excluded.version""",
+                       (list(customers), [k for k, _ in customers.values()], [v for _, v in customers.values()]))
 
 
 # What the bulk load drops and re-creates, as (kind, statement to drop, statement to re-create),
@@ -313,7 +351,7 @@ def _drop_row_checks(cursor) -> list[tuple[str, str, str]]:
     undoes every DDL statement here.
     """
     saved = _schema(cursor)
-    for table, trigger in BALANCE_TRIGGERS:
+    for table, trigger in BALANCE_TRIGGERS + (ACCOUNT_TRIGGER,):
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     for kind in ("fk", "key", "index"):
         for _, undo, _ in (row for row in saved if row[0] == kind):
@@ -327,10 +365,16 @@ def _restore_row_checks(cursor, saved: list[tuple[str, str, str]]) -> None:
     for kind in ("index", "key", "fk"):
         for _, _, redo in (row for row in saved if row[0] == kind):
             cursor.execute(redo)
-    for table, trigger in BALANCE_TRIGGERS:
+    for table, trigger in BALANCE_TRIGGERS + (ACCOUNT_TRIGGER,):
         cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-    if _schema(cursor) != saved:
+    if _schema(cursor) != saved or not _account_trigger_enabled(cursor):
         raise RuntimeError("the ledger's constraints, indexes or triggers differ after the bulk load")
+
+
+def _account_trigger_enabled(cursor) -> bool:
+    table, trigger = ACCOUNT_TRIGGER
+    return cursor.execute("SELECT tgenabled = 'O' FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+                          (table, trigger)).fetchone() == (True,)
 
 
 class _Stopwatch:

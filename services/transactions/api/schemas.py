@@ -5,32 +5,31 @@ from decimal import Decimal
 
 import marshmallow as ma
 
+from services.common.amounts import AmountString, validate_amount_for_currency
+from services.common.input_rules import SafeText
+
 from ..currencies import minor_units
-from ..money import MoneyError, parse_amount
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
 
 
 class MoneySchema(ma.Schema):
-    """An amount string and an ISO 4217 currency; checked together for places and sign."""
+    """An amount string and an ISO 4217 currency, by the suite's one amount rule
+    (services/common/amounts.py): ASCII digits, at most 12 before the point, no more places
+    than the currency has, greater than zero; checked before any arithmetic."""
 
-    amount = ma.fields.String(required=True, metadata={"example": "1250.50"})
+    amount = AmountString(required=True, metadata={"example": "1250.50"})
     currency = ma.fields.String(required=True, validate=ma.validate.Length(equal=3),
                                 metadata={"example": "EUR"})
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _amount_fits_currency(self, data, **_kwargs):
-        currency, amount = data.get("currency"), data.get("amount")
-        if currency is None or amount is None:
+        currency = data.get("currency")
+        if currency is None:
             return
         if minor_units(currency.upper()) is None:
             raise ma.ValidationError("Unknown ISO 4217 currency.", field_name="currency")
-        try:
-            value = parse_amount(amount, currency.upper())
-        except MoneyError as exc:
-            raise ma.ValidationError(str(exc), field_name="amount") from None
-        if value <= 0:
-            raise ma.ValidationError("Must be greater than zero.", field_name="amount")
+        validate_amount_for_currency({**data, "currency": currency.upper()})
 
     @ma.post_load
     def _normalise(self, data, **_kwargs):
@@ -42,17 +41,17 @@ class MoneySchema(ma.Schema):
 class TransferRequestSchema(MoneySchema):
     from_account_id = ID
     to_account_id = ID
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=140))
-    category = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
+    description = SafeText(load_default="", validate=ma.validate.Length(max=140))
+    category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
 
 
 class DepositRequestSchema(MoneySchema):
     account_id = ID
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=140))
+    description = SafeText(load_default="", validate=ma.validate.Length(max=140))
 
 
 class ReverseRequestSchema(ma.Schema):
-    description = ma.fields.String(load_default=None, validate=ma.validate.Length(max=140))
+    description = SafeText(load_default=None, validate=ma.validate.Length(max=140))
 
 
 class TransferSchema(ma.Schema):

@@ -139,7 +139,7 @@ _INSERT_POSTINGS = text("""
 
 _STORE_BALANCES = text("""
     UPDATE ledger_accounts AS a
-       SET balance = new.balance, version = a.version + 1
+       SET balance = new.balance, updated_at = now()
       FROM unnest(CAST(:ids AS text[]), CAST(:balances AS bigint[])) AS new(id, balance)
      WHERE a.id = new.id
 """)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import journal_entries, ledger_accounts
+from .account_sync import is_verified
 from .accounts import ensure_settlement_account, lock_accounts_in_order
 from .errors import AlreadyReversed, KycRequired, NotFound, NotReversible, ReversalNotAllowed
 from .posting import PlannedEntry, plan_entry, write_entries
@@ -38,6 +39,11 @@ def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_ac
     target = accounts.get(to_account_id)
     if target is not None and target.kind != "customer":
         raise NotFound(f"Account {to_account_id} does not exist.", account_id=to_account_id)
+    # After ownership (404), before account status and funds (API.md, order of checks).
+    if target is not None and target.customer_id != source.customer_id \
+            and not is_verified(session, source.customer_id):
+        raise KycRequired("Until your identity is verified you can move money only between your "
+                          "own accounts.", account_id=to_account_id)
     entry = plan_entry(accounts, kind="transfer", amount=amount, currency=currency,
                        from_account_id=from_account_id, to_account_id=to_account_id,
                        description=description, category=category, initiated_by=actor.name,

@@ -9,16 +9,29 @@ ADMIN = "admin-1"
 
 
 def open_account(client, customer_id: str, currency: str = "EUR", overdraft_limit: str = "0.00",
-                 account_id: str | None = None) -> str:
-    """Deliver an account.opened event, as the accounts service's outbox would."""
+                 account_id: str | None = None, kyc: str | None = "verified") -> str:
+    """Deliver an account.opened event, as the accounts service's outbox would; the owner's
+    KYC status is put first (verified by default: most tests move money between customers)."""
     account_id = account_id or f"acc-{uuid.uuid4().hex[:12]}"
+    if kyc is not None:
+        set_kyc(client, customer_id, kyc)
     event = {"id": str(uuid.uuid4()), "type": "account.opened", "source": "accounts",
              "occurred_at": "2026-11-25T00:00:00Z",
              "data": {"account_id": account_id, "customer_id": customer_id, "currency": currency,
-                      "type": "checking", "overdraft_limit": overdraft_limit, "status": "active"}}
+                      "type": "checking", "overdraft_limit": overdraft_limit, "status": "active",
+                      "version": 1}}
     response = client.post("/internal/events", json=event, headers=auth_header("transactions", caller="accounts"))
     assert response.status_code == 200, response.get_data(as_text=True)
     return account_id
+
+
+def set_kyc(client, customer_id: str, kyc_status: str, version: int = 1) -> dict:
+    """The accounts service's synchronous KYC call."""
+    response = client.put(f"/internal/ledger-customers/{customer_id}", json={"kyc_status": kyc_status,
+                                                                             "version": version},
+                          headers=auth_header("transactions", caller="accounts"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
 
 
 def change_status(client, account_id: str, status: str) -> None:

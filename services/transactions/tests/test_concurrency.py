@@ -28,6 +28,8 @@ def test_random_transfers_conserve_money_and_keep_every_rule(suite, suite_owner_
                  "data": {"account_id": account_id, "customer_id": customer, "currency": "EUR",
                           "type": "checking", "overdraft_limit": overdraft}}
         assert requests.post(base + "/internal/events", json=event, headers=as_accounts, timeout=10).ok
+        assert requests.put(f"{base}/internal/ledger-customers/{customer}", headers=as_accounts, timeout=10,
+                            json={"kyc_status": "verified", "version": 1}).ok
         admin = {**auth_header("transactions", subject="ops", roles=("admin",)), "Idempotency-Key": uuid.uuid4().hex}
         assert requests.post(base + "/api/v1/admin/deposits", headers=admin, timeout=10,
                              json={"account_id": account_id, "amount": "50.00", "currency": "EUR"}).status_code == 201

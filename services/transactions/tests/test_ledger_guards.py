@@ -1,4 +1,5 @@
-"""The database's own guards on the ledger, tested with real commits (deferred checks fire there)."""
+"""The database's own guards on the ledger, tested as the app role with real commits
+(deferred checks fire there): migrations 0002, 0003 and 0005."""
 import uuid
 
 import psycopg
@@ -14,24 +15,42 @@ def conn(transactions_db):
         for account_id, customer, currency in ACCOUNTS:
             connection.execute("INSERT INTO ledger_accounts (id, customer_id, kind, currency) "
                                "VALUES (%s, %s, 'customer', %s)", (account_id, customer, currency))
+        connection.execute("UPDATE ledger_accounts SET may_go_negative = true WHERE id = 'g-a'")
         connection.commit()
         yield connection
 
 
-def entry(conn, legs, currency="EUR", amount=100):
-    entry_id = uuid.uuid4()
+def balance_of(conn, account_id):
+    return conn.execute("SELECT balance FROM ledger_accounts WHERE id = %s", (account_id,)).fetchone()[0]
+
+
+def entry(conn, legs, currency="EUR", amount=100, store_balances=True, entry_id=None):
+    """An entry as the app writes one: the entry, postings with running balances, the new
+    balances (unless store_balances is False)."""
+    entry_id = entry_id or uuid.uuid4()
     conn.execute("INSERT INTO journal_entries (id, kind, amount, currency, from_account_id, to_account_id) "
                  "VALUES (%s, 'transfer', %s, %s, 'g-a', 'g-b')", (entry_id, amount, currency))
-    for account_id, leg_amount, leg_currency in legs:
-        conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
-                     "VALUES (%s, %s, %s, %s, 0)", (entry_id, account_id, leg_amount, leg_currency))
+    post(conn, entry_id, legs, store_balances)
     return entry_id
+
+
+def post(conn, entry_id, legs, store_balances=True):
+    running = {}
+    for account_id, leg_amount, leg_currency in legs:
+        running[account_id] = running.get(account_id, balance_of(conn, account_id)) + leg_amount
+        conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
+                     "VALUES (%s, %s, %s, %s, %s)", (entry_id, account_id, leg_amount, leg_currency,
+                                                     running[account_id]))
+    if store_balances:
+        for account_id, new_balance in running.items():
+            conn.execute("UPDATE ledger_accounts SET balance = %s WHERE id = %s", (new_balance, account_id))
 
 
 def test_a_balanced_entry_commits(conn):
     entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
     conn.commit()
     assert conn.execute("SELECT count(*) FROM postings").fetchone()[0] == 2
+    assert (balance_of(conn, "g-a"), balance_of(conn, "g-b")) == (-100, 100)
 
 
 @pytest.mark.parametrize("legs,constraint", [
@@ -52,8 +71,7 @@ def test_the_database_refuses_a_broken_entry_at_commit(conn, legs, constraint):
 def test_a_posting_added_later_to_a_committed_entry_is_refused(conn):
     old = entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
     conn.commit()
-    conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
-                 "VALUES (%s, 'g-b', 5, 'EUR', 0)", (old,))
+    post(conn, old, [("g-b", 5, "EUR")])
     with pytest.raises(psycopg.errors.CheckViolation) as caught:
         conn.commit()
     assert caught.value.diag.constraint_name == "entry_balanced"
@@ -67,6 +85,68 @@ def test_an_unbalanced_entry_written_inside_a_savepoint_is_refused(conn):
                 entry(conn, [("g-a", -100, "EUR"), ("g-b", 90, "EUR")])
                 conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert conn.execute("SELECT count(*) FROM journal_entries").fetchone()[0] == 0
+
+
+def test_set_constraints_all_immediate_cannot_skip_the_entry_check(conn):
+    """The bypass of 0003: check the entry early, then unbalance it with a third posting."""
+    entry_id = uuid.uuid4()
+    conn.execute("INSERT INTO journal_entries (id, kind, amount, currency, from_account_id, to_account_id) "
+                 "VALUES (%s, 'transfer', 100, 'EUR', 'g-a', 'g-b')", (entry_id,))
+    post(conn, entry_id, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the entry's checks run now, and pass
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        post(conn, entry_id, [("g-b", 1000, "EUR")])
+    assert caught.value.diag.constraint_name == "entry_balanced"
+    conn.rollback()
+    # And deferred again, the same third posting fails at commit.
+    entry_id = entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    conn.execute("SET CONSTRAINTS ALL DEFERRED")
+    post(conn, entry_id, [("g-b", 1000, "EUR")])
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.commit()
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM postings").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_accounts SET balance = balance + 1000 WHERE id = 'g-b'",
+    "UPDATE ledger_accounts SET balance = balance + 1000",
+    "UPDATE ledger_accounts SET balance = 0 WHERE id = 'g-b'",
+])
+def test_a_stray_balance_update_by_the_app_role_fails(conn, statement):
+    entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.commit()
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute(statement)
+    assert caught.value.diag.constraint_name == "balance_moves_with_postings"
+    conn.rollback()
+    assert balance_of(conn, "g-b") == 100
+
+
+def test_a_balance_moves_only_by_the_sum_of_new_postings(conn):
+    entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.commit()
+    # A posting whose running balance does not follow from the previous one.
+    entry_id = uuid.uuid4()
+    conn.execute("INSERT INTO journal_entries (id, kind, amount, currency, from_account_id, to_account_id) "
+                 "VALUES (%s, 'transfer', 100, 'EUR', 'g-a', 'g-b')", (entry_id,))
+    conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
+                 "VALUES (%s, 'g-a', -100, 'EUR', -200)", (entry_id,))
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
+                     "VALUES (%s, 'g-b', 100, 'EUR', 1100)", (entry_id,))
+    assert caught.value.diag.constraint_name == "posting_balance_chain"
+    conn.rollback()
+
+
+def test_postings_without_the_balance_update_cannot_commit(conn):
+    entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")], store_balances=False)
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.commit()
+    assert caught.value.diag.constraint_name == "balance_moves_with_postings"
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM postings").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("statement", [
@@ -84,10 +164,46 @@ def test_entries_and_postings_are_never_changed(conn, statement):
 
 
 def test_a_balance_cannot_go_below_its_overdraft(conn):
-    conn.execute("UPDATE ledger_accounts SET overdraft_limit = 500 WHERE id = 'g-a'")
-    conn.execute("UPDATE ledger_accounts SET balance = -500 WHERE id = 'g-a'")
-    with pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute("UPDATE ledger_accounts SET balance = -501 WHERE id = 'g-a'")
+    conn.execute("UPDATE ledger_accounts SET overdraft_limit = 500 WHERE id = 'g-b'")
+    entry(conn, [("g-b", -500, "EUR"), ("g-a", 500, "EUR")], amount=500)
+    conn.commit()
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        entry(conn, [("g-b", -1, "EUR"), ("g-a", 1, "EUR")], amount=1)
+    assert caught.value.diag.constraint_name == "balance_within_overdraft"
+    conn.rollback()
+
+
+def test_holds_count_against_the_overdraft(conn):
+    """balance - held >= -overdraft_limit: a hold cannot reserve credit the account lacks."""
+    conn.execute("UPDATE ledger_accounts SET overdraft_limit = 500 WHERE id = 'g-b'")
+    entry(conn, [("g-a", -300, "EUR"), ("g-b", 300, "EUR")], amount=300)
+    conn.commit()
+    conn.execute("UPDATE ledger_accounts SET held = 800 WHERE id = 'g-b'")  # 300 - 800 = -500: allowed
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute("UPDATE ledger_accounts SET held = 801 WHERE id = 'g-b'")
+    assert caught.value.diag.constraint_name == "balance_within_overdraft"
+    conn.rollback()
+
+
+def test_a_closed_account_takes_no_posting_and_stays_closed(conn):
+    conn.execute("UPDATE ledger_accounts SET status = 'closed' WHERE id = 'g-b'")
+    conn.commit()
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    assert caught.value.diag.constraint_name == "posting_to_closed_account"
+    conn.rollback()
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute("UPDATE ledger_accounts SET status = 'active' WHERE id = 'g-b'")
+    assert caught.value.diag.constraint_name == "closed_is_terminal"
+    conn.rollback()
+
+
+def test_an_account_with_money_cannot_be_closed(conn):
+    entry(conn, [("g-a", -100, "EUR"), ("g-b", 100, "EUR")])
+    conn.commit()
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute("UPDATE ledger_accounts SET status = 'closed' WHERE id = 'g-b'")
+    assert caught.value.diag.constraint_name == "closed_account_is_empty"
     conn.rollback()
 
 
@@ -100,8 +216,7 @@ def test_an_entry_is_reversed_at_most_once(conn):
                   "reverses_entry_id) VALUES (%s, 'reversal', 100, 'EUR', 'g-b', 'g-a', %s)")
         if attempt == 0:
             conn.execute(insert, (reversal, original))
-            conn.execute("INSERT INTO postings (entry_id, account_id, amount, currency, balance_after) "
-                         "VALUES (%s, 'g-b', -100, 'EUR', 0), (%s, 'g-a', 100, 'EUR', 0)", (reversal, reversal))
+            post(conn, reversal, [("g-b", -100, "EUR"), ("g-a", 100, "EUR")])
             conn.commit()
         else:
             with pytest.raises(psycopg.errors.UniqueViolation):

@@ -113,17 +113,27 @@ def test_rule_breaks_answer_their_code_and_write_nothing(client, funded, ledger_
     assert ledger_counts() == before
 
 
-@pytest.mark.parametrize("status,code", [("frozen", "account_frozen"), ("closed", "account_closed")])
-def test_frozen_or_closed_accounts_are_409_on_either_side(client, funded, ledger_counts, status, code):
+def test_frozen_accounts_are_409_on_either_side(client, funded, ledger_counts):
     alice, bob = funded
-    change_status(client, bob, status)
+    change_status(client, bob, "frozen")
     before = ledger_counts()
     response = transfer(client, "alice", alice, bob, "1.00")
-    assert response.status_code == 409 and response.get_json()["code"] == code
+    assert response.status_code == 409 and response.get_json()["code"] == "account_frozen"
     change_status(client, bob, "active")
-    change_status(client, alice, status)
+    change_status(client, alice, "frozen")
     response = transfer(client, "alice", alice, bob, "1.00")
-    assert response.status_code == 409 and response.get_json()["code"] == code
+    assert response.status_code == 409 and response.get_json()["code"] == "account_frozen"
+    assert ledger_counts() == before
+
+
+def test_closed_accounts_are_409_on_either_side(client, funded, ledger_counts):
+    alice, _ = funded
+    carol = open_account(client, "carol", overdraft_limit="50.00")  # a limit: status is checked before funds
+    change_status(client, carol, "closed")
+    before = ledger_counts()
+    for source, target, customer in ((alice, carol, "alice"), (carol, alice, "carol")):
+        response = transfer(client, customer, source, target, "1.00")
+        assert response.status_code == 409 and response.get_json()["code"] == "account_closed"
     assert ledger_counts() == before
 
 

@@ -2,12 +2,18 @@
 
 Sending: `publish` adds one row per subscriber in the caller's transaction, so an event
 exists exactly when the change that caused it was committed. After the commit the relay
-is woken to deliver at once; rows it cannot deliver are retried with exponential backoff
-until a receiver acknowledges them (2xx). Several relays (workers, pods, a CronJob) can
-run at once: each claims rows with FOR UPDATE SKIP LOCKED.
+is woken to deliver at once. The relay (OutboxRelay) holds no transaction while it talks
+to a receiver: it claims due rows with a lease in one short transaction (FOR UPDATE SKIP
+LOCKED, so several relays - workers, pods, a CronJob - share the work), posts them in
+batches outside any transaction, and records the outcomes in a second one. A failed row
+backs off exponentially; after OUTBOX_MAX_ATTEMPTS it is dead-lettered (kept, listed and
+replayable at /internal/outbox/dead-letters). A relay that dies leaves rows that are due
+again when their lease expires. Per destination, a later event of an aggregate (an
+account, a customer) is never sent while an earlier one is still pending there.
 
 Receiving: `receive_event` records the event id in the same transaction as the handler's
-effect, so a redelivered event is acknowledged without being applied twice.
+effect, so a redelivered event is acknowledged without being applied twice. A handler
+raises RetryLater (not now) or RejectEvent (never) to say it did not apply the event.
 """
 from __future__ import annotations
 
@@ -150,7 +156,8 @@ class PassResult:
     dead_lettered: int
 
 
-# The claim: due, pending rows, oldest first, skipping rows another relay holds, and only
+# The claim: due, pending rows, longest due first (by ix_outbox_due: the table also holds a
+# month of delivered rows), skipping rows another relay holds, and only
 # the oldest pending row of each aggregate per destination (an older one in flight, backing
 # off or being claimed by another relay keeps the later ones waiting). Dead letters do not
 # block: the receivers order by version too, and one poison event must not stall an account.
@@ -167,7 +174,7 @@ UPDATE {table} AS o
                SELECT 1 FROM {table} AS p
                 WHERE p.destination = c.destination AND p.aggregate_key = c.aggregate_key
                   AND p.id < c.id AND p.delivered_at IS NULL AND p.dead_lettered_at IS NULL))
-        ORDER BY c.id
+        ORDER BY c.next_attempt_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED)
 RETURNING o.id, o.event_id, o.destination, o.payload, o.attempts, o.lease_until

@@ -31,6 +31,8 @@ def sender(accounts_db, port, **config):
                                     TRANSACTIONS_URL=f"http://127.0.0.1:{port}", **config))
     # Event types no receiver handles: these tests are about delivery, not the ledger.
     app.extensions["outbox"].routes = {"test.ping": ("transactions",)}
+    # Backoffs long enough that no row is due again unless a test says time has passed.
+    app.extensions["outbox_relay"].base_backoff = 30.0
     return app
 
 

@@ -12,17 +12,23 @@ from .factories import open_account, register
 
 
 def receiving_ledger(received: list[dict]) -> Flask:
-    """The ledger's POST /internal/events: applies each event id once, acknowledges every delivery."""
+    """The ledger's POST /internal/events (one envelope or a batch, interface 3): applies each
+    event id once, acknowledges every delivery."""
     app = Flask("receiving-ledger")
+
+    def receive(envelope: dict, caller: str) -> dict:
+        duplicate = any(e["id"] == envelope["id"] for e in received)
+        if not duplicate and caller == "accounts":
+            received.append(envelope)
+        return {"id": envelope["id"], "status": "duplicate" if duplicate else "processed"}
 
     @app.post("/internal/events")
     def events():
         principal = verify_internal_token(request.headers["Authorization"].split()[1], TEST_SECRET, "transactions")
-        envelope = request.get_json()
-        duplicate = any(e["id"] == envelope["id"] for e in received)
-        if not duplicate and principal.caller == "accounts":
-            received.append(envelope)
-        return jsonify(status="duplicate" if duplicate else "processed")
+        body = request.get_json()
+        if "events" in body:
+            return jsonify(results=[receive(envelope, principal.caller) for envelope in body["events"]])
+        return jsonify(status=receive(body, principal.caller)["status"])
     return app
 
 

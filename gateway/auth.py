@@ -1,7 +1,10 @@
 """Customer authentication at the gateway: login, refresh, logout, and the check on every route.
 
 The accounts service checks passwords and keeps refresh-token hashes (/internal/auth/*); the
-gateway signs access tokens and hands out refresh tokens. Every other /api/v1 route needs a
+gateway signs access tokens and hands out refresh tokens. The gateway passes refresh tokens
+to the accounts service as they are (it hashes them itself, so no endpoint accepts a hash)
+and, on login, the client's address as the gateway sees it (after TRUSTED_PROXY_HOPS): the
+accounts service throttles failed logins per email and address. Every other /api/v1 route needs a
 valid access token, except the public ones below and the OpenAPI document; health,
 readiness, metrics and the docs page are not under /api/v1.
 """
@@ -15,7 +18,7 @@ from flask_smorest import Blueprint
 from services.common.problems import Problem
 from services.common.service_auth import Principal, bearer_token
 
-from .tokens import AccessTokens, new_refresh_token, refresh_token_hash, unauthorized
+from .tokens import AccessTokens, new_refresh_token, unauthorized
 from .upstreams import Upstream, UpstreamUnavailable
 
 # Forwarded upstream without a customer: nobody is signed in yet.
@@ -64,6 +67,12 @@ def verified_customer_id() -> str | None:
         return authenticate().customer_id
     except Problem:
         return None
+
+
+def client_address() -> str:
+    # remote_addr is the peer, or the client named by X-Forwarded-For when ProxyFix trusts
+    # TRUSTED_PROXY_HOPS proxies (gateway/security.py): a client cannot pick its own.
+    return request.remote_addr or "unknown"
 
 
 def _tokens() -> AccessTokens:
@@ -120,7 +129,8 @@ def login():
     """Email and password in, an access token and a refresh token out."""
     fields = _fields("email", "password")
     refresh_token = new_refresh_token()
-    upstream = _call_accounts("/internal/auth/login", {**fields, "refresh_token_hash": refresh_token_hash(refresh_token)})
+    upstream = _call_accounts("/internal/auth/login", {**fields, "refresh_token": refresh_token,
+                                                       "client_address": client_address()})
     if upstream.status_code != 200:
         return _passed_through(upstream)
     return _token_pair(upstream.json(), refresh_token)
@@ -134,8 +144,7 @@ def refresh():
     """A refresh token in (it is spent), a new pair out; a reused one revokes its family."""
     old = _fields("refresh_token")["refresh_token"]
     new = new_refresh_token()
-    upstream = _call_accounts("/internal/auth/refresh", {"refresh_token_hash": refresh_token_hash(old),
-                                                         "new_refresh_token_hash": refresh_token_hash(new)})
+    upstream = _call_accounts("/internal/auth/refresh", {"refresh_token": old, "new_refresh_token": new})
     if upstream.status_code != 200:
         return _passed_through(upstream)
     return _token_pair(upstream.json(), new)
@@ -148,7 +157,7 @@ def logout():
     """Revoke the refresh token's family; needs the access token of the same customer."""
     principal = authenticate()
     token = _fields("refresh_token")["refresh_token"]
-    upstream = _call_accounts("/internal/auth/logout", {"refresh_token_hash": refresh_token_hash(token)},
+    upstream = _call_accounts("/internal/auth/logout", {"refresh_token": token},
                               subject=principal.customer_id)
     if upstream.status_code != 204:
         return _passed_through(upstream)

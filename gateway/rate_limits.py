@@ -1,5 +1,10 @@
 """Rate limits (Flask-Limiter): per client IP and per customer on every /api route, and
-stricter ones on login, per IP and per email.
+stricter ones on login (per IP, and per email AND IP) and on registration (per IP).
+
+The login limit per email is keyed on the client address too: keyed on the email alone,
+anyone could keep a victim's email over its limit and so lock the victim out from
+everywhere. The per-email ceiling across addresses lives in the accounts service, which
+knows where the customer has signed in before and never slows those addresses.
 
 Counters live in memory, or in Redis when REDIS_URL is set (see gateway/README.md for what
 that means with several workers). If Redis stops answering, the limiter falls back to
@@ -42,6 +47,15 @@ def login_email() -> str | None:
     return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
+def login_email_and_ip() -> str | None:
+    email = login_email()
+    return None if email is None else f"{email}:{client_ip()}"
+
+
+def _not_register() -> bool:
+    return not (request.method == "POST" and request.path.rstrip("/") == "/api/v1/auth/register")
+
+
 def _only_api_routes() -> bool:
     """Request filter: True exempts the request (health, readiness, metrics, docs)."""
     return not request.path.startswith("/api/") or request.method == "OPTIONS"
@@ -56,6 +70,10 @@ def init_rate_limits(app: Flask) -> Limiter:
             ApplicationLimit(config["RATE_LIMIT_PER_IP"], key_function=client_ip, scope="ip"),
             ApplicationLimit(config["RATE_LIMIT_PER_CUSTOMER"], key_function=customer_key,
                              scope="customer", exempt_when=_anonymous),
+            # Registration is proxied (no view of its own here), so its limit is an
+            # application limit that applies to that one route.
+            ApplicationLimit(config["RATE_LIMIT_REGISTER_PER_IP"], key_function=client_ip,
+                             scope="register-ip", exempt_when=_not_register),
         ],
         storage_uri=config["REDIS_URL"] or "memory://",
         strategy="sliding-window-counter",
@@ -77,9 +95,9 @@ def init_rate_limits(app: Flask) -> Limiter:
 
 
 def limit_login(app: Flask, limiter: Limiter) -> None:
-    """Per IP and per email limits on POST /api/v1/auth/login, on top of the application limits."""
+    """Per IP and per (email, IP) limits on POST /api/v1/auth/login, on top of the application limits."""
     config = app.config
     per_ip = limiter.limit(config["RATE_LIMIT_LOGIN_PER_IP"], key_func=client_ip, scope="login-ip")
-    per_email = limiter.limit(config["RATE_LIMIT_LOGIN_PER_EMAIL"], key_func=lambda: login_email() or "",
-                              scope="login-email", exempt_when=lambda: login_email() is None)
+    per_email = limiter.limit(config["RATE_LIMIT_LOGIN_PER_EMAIL"], key_func=lambda: login_email_and_ip() or "",
+                              scope="login-email-ip", exempt_when=lambda: login_email() is None)
     app.view_functions["auth.login"] = per_ip(per_email(app.view_functions["auth.login"]))

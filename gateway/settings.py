@@ -57,7 +57,9 @@ SETTINGS = [
     Setting("RATE_LIMIT_PER_IP", as_rate_limit, "1200/minute"),
     Setting("RATE_LIMIT_PER_CUSTOMER", as_rate_limit, "600/minute"),
     Setting("RATE_LIMIT_LOGIN_PER_IP", as_rate_limit, "30/minute"),
+    # Per email AND client address (a limit per email alone would let anyone lock a victim out).
     Setting("RATE_LIMIT_LOGIN_PER_EMAIL", as_rate_limit, "5/minute"),
+    Setting("RATE_LIMIT_REGISTER_PER_IP", as_rate_limit, "5/minute;30/hour"),
     Setting("REDIS_URL", as_redis_url, None, secret=True),
     Setting("CORS_ORIGINS", as_origins, []),
     # How many proxies in front of the gateway set X-Forwarded-For/-Proto (0: none, trust nothing).

@@ -1,5 +1,8 @@
 """Login, refresh and logout at the gateway, against the real accounts service over HTTP."""
+import hashlib
+
 import pytest
+from sqlalchemy import text
 
 from conftest import service_config
 from devstack.stack import free_port
@@ -12,11 +15,18 @@ PASSWORD = "Correct-Horse-42-battery"
 
 
 @pytest.fixture
-def gateway(accounts_db):
+def accounts_url(accounts_db):
     from services.accounts.app import create_app
-    accounts = create_app(service_config(DATABASE_URL=accounts_db.app_url, PII_ENCRYPTION_KEYS=PII_KEYS))
+    # A long first wait, so argon2 on a busy machine cannot outlast it mid-test.
+    accounts = create_app(service_config(DATABASE_URL=accounts_db.app_url, PII_ENCRYPTION_KEYS=PII_KEYS,
+                                         LOGIN_BASE_DELAY_SECONDS=30))
     with serving(accounts) as server:
-        yield gateway_for(accounts=server.url).test_client()
+        yield server.url
+
+
+@pytest.fixture
+def gateway(accounts_url):
+    return gateway_for(accounts=accounts_url).test_client()
 
 
 def register_and_login(gateway, email="ada@example.com"):
@@ -42,6 +52,41 @@ def test_bad_credentials_are_401_and_repeated_ones_429(gateway):
         assert wrong.status_code == 401 and wrong.get_json()["code"] == "invalid_credentials"
     throttled = gateway.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
     assert throttled.status_code == 429 and "Retry-After" in throttled.headers
+
+
+def test_a_lockout_from_one_address_leaves_the_customer_in_from_hers(accounts_url, owner_engines):
+    """The gateway passes the client address it trusts (X-Forwarded-For through one proxy
+    here) and the accounts service throttles per (email, address)."""
+    gateway = gateway_for(accounts=accounts_url, TRUSTED_PROXY_HOPS=1,
+                          RATE_LIMIT_LOGIN_PER_EMAIL="100/minute").test_client()
+    register_and_login(gateway)
+
+    def attempt(address, password):
+        return gateway.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": password},
+                            headers={"X-Forwarded-For": address})
+
+    for _ in range(10):
+        with owner_engines["accounts"].begin() as connection:
+            connection.execute(text("UPDATE login_attempts SET next_attempt_at = now() - interval '1 second'"))
+        assert attempt("203.0.113.6", "Wrong-pass-123").status_code == 401
+    locked = attempt("203.0.113.6", PASSWORD)
+    assert locked.status_code == 429 and locked.get_json()["code"] == "login_locked"
+    assert attempt("198.51.100.7", PASSWORD).status_code == 200
+    # What the accounts service stored is the address the gateway trusted, hashed.
+    with owner_engines["accounts"].connect() as connection:
+        keys = connection.execute(text("SELECT client_key FROM login_attempts")).scalars().all()
+    assert keys == [hashlib.sha256(b"203.0.113.6").hexdigest()]
+
+
+def test_the_refresh_token_goes_upstream_raw_and_only_its_hash_is_stored(gateway, owner_engines):
+    _, tokens = register_and_login(gateway)
+    digest = hashlib.sha256(tokens["refresh_token"].encode()).hexdigest()
+    with owner_engines["accounts"].connect() as connection:
+        assert connection.execute(text("SELECT token_hash FROM refresh_tokens")).scalars().all() == [digest]
+    # The stored hash is no token: presented as one, it is refused and revokes nothing.
+    stolen = gateway.post("/api/v1/auth/refresh", json={"refresh_token": digest})
+    assert stolen.status_code == 422
+    assert gateway.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 200
 
 
 def test_refresh_rotates_and_a_reused_token_revokes_the_family(gateway):

@@ -1,4 +1,5 @@
-"""Rate limits at the gateway: per IP, per customer, and stricter on login."""
+"""Rate limits at the gateway: per IP, per customer, stricter on login (per IP, per email
+and IP) and on registration (per IP)."""
 import pytest
 from flask import Flask, request
 
@@ -21,7 +22,11 @@ def upstream():
 
     @app.route("/api/v1/<path:_rest>", methods=["GET", "POST"])
     def anything(_rest):
-        return {"path": request.path}
+        return {"path": request.path, "body": request.get_json(silent=True)}
+
+    @app.post("/api/v1/auth/register")
+    def register():
+        return {"id": "c-1"}, 201
     with serving(app) as server:
         yield server
 
@@ -37,12 +42,28 @@ def assert_rate_limited(response):
     assert response.headers["X-Request-ID"]
 
 
-def test_login_is_limited_per_email_whatever_the_ip(upstream):
+def test_login_is_limited_per_email_and_ip_so_nobody_can_lock_a_victim_out(upstream):
     gateway = gateway_for(accounts=upstream.url, RATE_LIMIT_LOGIN_PER_EMAIL="3/minute").test_client()
-    for n in range(3):
-        assert login(gateway, "ada@example.com", ip=f"10.0.0.{n}").status_code == 401
-    assert_rate_limited(login(gateway, " ADA@example.com", ip="10.0.0.9"))
-    assert login(gateway, "bob@example.com", ip="10.0.0.9").status_code == 401
+    for _ in range(3):  # the attacker, from one address, spends the budget of (ada, that address)
+        assert login(gateway, "ada@example.com", ip="10.0.0.66").status_code == 401
+    assert_rate_limited(login(gateway, " ADA@example.com", ip="10.0.0.66"))
+    # Ada, from anywhere else, still reaches the accounts service (its own throttle decides).
+    assert login(gateway, "ada@example.com", ip="10.0.0.9").status_code == 401
+    assert login(gateway, "bob@example.com", ip="10.0.0.66").status_code == 401
+
+
+def test_register_has_a_limit_of_its_own_per_ip(upstream):
+    gateway = gateway_for(accounts=upstream.url, RATE_LIMIT_REGISTER_PER_IP="2/minute").test_client()
+
+    def register(ip):
+        return gateway.post("/api/v1/auth/register", json={"email": "x@example.com", "password": "p", "full_name": "X"},
+                            environ_base={"REMOTE_ADDR": ip})
+
+    assert [register("10.0.0.1").status_code for _ in range(2)] == [201, 201]
+    assert_rate_limited(register("10.0.0.1"))
+    assert register("10.0.0.2").status_code == 201  # another address has its own budget
+    # The limit is register's alone: other routes from the same address are not affected.
+    assert gateway.get("/api/v1/account-types", headers=bearer(), environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
 
 
 def test_login_is_limited_per_ip_whatever_the_email(upstream):

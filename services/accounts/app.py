@@ -37,9 +37,18 @@ SETTINGS = [
     Setting("PII_ENCRYPTION_KEYS", parse_keys, [], secret=True),
     Setting("IBAN_SORT_CODE", as_sort_code, "040004"),
     Setting("REFRESH_TOKEN_TTL_SECONDS", as_positive_int, 14 * 24 * 3600),
+    # However often it is refreshed, a session ends this long after its login.
+    Setting("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS", as_positive_int, 30 * 24 * 3600),
+    # Per (email, client address):
     Setting("LOGIN_FREE_ATTEMPTS", as_positive_int, 3),
+    Setting("LOGIN_BASE_DELAY_SECONDS", as_positive_float, 1.0),  # doubling with each failure after
     Setting("LOGIN_LOCK_AFTER", as_positive_int, 10),
     Setting("LOGIN_LOCK_SECONDS", as_positive_int, 900),
+    # Per email from every address: past the ceiling, addresses the customer never signed in
+    # from get one try per LOGIN_CEILING_SPACING_SECONDS.
+    Setting("LOGIN_EMAIL_CEILING", as_positive_int, 100),
+    Setting("LOGIN_EMAIL_WINDOW_SECONDS", as_positive_int, 900),
+    Setting("LOGIN_CEILING_SPACING_SECONDS", as_positive_float, 5.0),
     Setting("LEDGER_CONNECT_TIMEOUT", as_positive_float, 0.5),
     Setting("LEDGER_READ_TIMEOUT", as_positive_float, 2.0),
 ]
@@ -54,8 +63,11 @@ def create_app(config: Mapping[str, Any] | None = None):
                               "preferences": app.config["PREFERENCES_URL"]})
     _init_pii(app)
     app.extensions["lockout_policy"] = LockoutPolicy(
-        free_attempts=app.config["LOGIN_FREE_ATTEMPTS"], lock_after=app.config["LOGIN_LOCK_AFTER"],
-        lock_seconds=app.config["LOGIN_LOCK_SECONDS"])
+        free_attempts=app.config["LOGIN_FREE_ATTEMPTS"], base_delay=app.config["LOGIN_BASE_DELAY_SECONDS"],
+        lock_after=app.config["LOGIN_LOCK_AFTER"],
+        lock_seconds=app.config["LOGIN_LOCK_SECONDS"], email_ceiling=app.config["LOGIN_EMAIL_CEILING"],
+        email_window_seconds=app.config["LOGIN_EMAIL_WINDOW_SECONDS"],
+        ceiling_spacing_seconds=app.config["LOGIN_CEILING_SPACING_SECONDS"])
     app.extensions["ledger"] = LedgerClient(ServiceClient(
         app.config["TRANSACTIONS_URL"], audience="transactions", caller="accounts",
         secret=app.config["INTERNAL_TOKEN_SECRET"], connect_timeout=app.config["LEDGER_CONNECT_TIMEOUT"],

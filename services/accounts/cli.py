@@ -1,8 +1,11 @@
 """Operator commands for the accounts service.
 
     python -m services.accounts.cli create-admin --email admin@example.com --password '...'
-        (defaults: FINOVA_ADMIN_EMAIL, FINOVA_ADMIN_PASSWORD; idempotent: an existing login
-        gets the admin role and this password)
+        (defaults: FINOVA_ADMIN_EMAIL, FINOVA_ADMIN_PASSWORD; idempotent: the admin this
+        command made before gets this password, and a changed password ends its sessions;
+        it refuses, exit 2, an email that belongs to a self-registered customer login)
+    python -m services.accounts.cli revoke-admin --email admin@example.com
+        (takes the admin role away and revokes every session of that login)
     python -m services.accounts.cli rotate-pii-keys
         (re-encrypts phone and national id under the first key of PII_ENCRYPTION_KEYS)
     python -m services.accounts.cli relay-outbox
@@ -30,7 +33,7 @@ from services.common.sql import make_engine, session_scope
 
 from .app import SETTINGS
 from .db import act_as_system, install_rls_scoping
-from .domain.customers import ensure_admin
+from .domain.customers import AdminRefused, ensure_admin, revoke_admin
 from .domain.errors import WeakPassword
 from .events import EVENT_ROUTES
 from .models import Customer, outbox_events, processed_events
@@ -51,7 +54,21 @@ def create_admin(settings: dict, email: str, password: str, full_name: str) -> i
     except WeakPassword as exc:
         print(f"refused: {exc.detail}", file=sys.stderr)
         return 2
+    except AdminRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
     print(f"admin {email} {'created' if created else 'updated'} (id {customer.id})")
+    return 0
+
+
+def take_admin_away(settings: dict, email: str) -> int:
+    try:
+        with session_scope(_sessions(settings)) as session:
+            customer = revoke_admin(act_as_system(session), email)
+    except AdminRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"{email} is no longer an admin (id {customer.id}); its sessions are revoked")
     return 0
 
 
@@ -84,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", default=os.environ.get("FINOVA_ADMIN_EMAIL"))
     admin.add_argument("--password", default=os.environ.get("FINOVA_ADMIN_PASSWORD"))
     admin.add_argument("--full-name", default="Administrator")
+    revoke = commands.add_parser("revoke-admin", help="take the admin role away and end its sessions")
+    revoke.add_argument("--email", required=True)
     commands.add_parser("rotate-pii-keys", help="re-encrypt personal data under the current key")
     commands.add_parser("relay-outbox", help="deliver due outbox events once, then exit")
     commands.add_parser("purge", help="delete delivered outbox rows and processed events past retention")
@@ -103,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.email or not args.password:
             parser.error("--email and --password (or FINOVA_ADMIN_EMAIL and FINOVA_ADMIN_PASSWORD) are required")
         return create_admin(settings, args.email, args.password, args.full_name)
+    if args.command == "revoke-admin":
+        return take_admin_away(settings, args.email)
     return rotate_pii_keys(settings)
 
 

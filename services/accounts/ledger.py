@@ -1,7 +1,15 @@
-"""Balances come from the ledger (transactions service); this asks it, briefly.
+"""The ledger (transactions service) as the accounts service sees it.
 
-GET /internal/ledger-accounts?ids=a,b answers the ledger's view of each account it knows.
-A ledger that is down, slow or answering nonsense yields None ("cannot say"), never an error.
+Reads: GET /internal/ledger-accounts?ids=a,b answers the ledger's view of each account it
+knows. A ledger that is down, slow or answering nonsense yields None ("cannot say").
+
+Writes (freeze, unfreeze, close, credit limit, KYC) are put to the ledger BEFORE the
+accounts service commits, so they are in force when the caller gets its answer:
+PUT /internal/ledger-accounts/{id} with the account's full snapshot and
+PUT /internal/ledger-customers/{id} with {kyc_status, version}. The ledger applies a
+snapshot whose version is at least its own and refuses what breaks its rules with a 409
+(account_not_empty, account_closed), which is passed on as it is; an unreachable ledger is
+LedgerUnavailable (503) and the caller rolls back.
 """
 from __future__ import annotations
 
@@ -12,9 +20,13 @@ from decimal import Decimal, InvalidOperation
 import requests
 
 from services.common.http_client import ServiceClient
+from services.common.problems import Problem
+
+from .domain.errors import LedgerUnavailable
 
 log = logging.getLogger(__name__)
 BATCH = 50  # ids per call: keeps the request line well under server limits
+_PROBLEM_MEMBERS = ("type", "title", "status", "detail", "code")
 
 
 @dataclass(frozen=True)
@@ -45,3 +57,40 @@ class LedgerClient:
                 log.warning("ledger balances unavailable", extra={"error": str(exc)})
                 return None
         return found
+
+    def put_account(self, snapshot: dict) -> dict:
+        """Make the ledger hold this account snapshot; its view afterwards, or a Problem."""
+        return self._put(f"/internal/ledger-accounts/{snapshot['account_id']}", snapshot)
+
+    def put_customer(self, customer_id: str, kyc_status: str, version: int) -> dict:
+        return self._put(f"/internal/ledger-customers/{customer_id}",
+                         {"kyc_status": kyc_status, "version": version})
+
+    def _put(self, path: str, body: dict) -> dict:
+        try:
+            response = self.client.request("PUT", path, json=body)
+        except requests.RequestException as exc:
+            log.warning("ledger unreachable", extra={"path": path, "error": str(exc)})
+            raise LedgerUnavailable("The ledger cannot be reached; nothing was changed.") from None
+        if response.status_code == 200:
+            try:
+                return response.json()
+            except ValueError:
+                pass
+        elif response.status_code == 409:
+            refusal = _problem_body(response)
+            if refusal.get("code"):
+                raise Problem(409, refusal["code"], refusal.get("detail"),
+                              **{k: v for k, v in refusal.items() if k not in _PROBLEM_MEMBERS})
+        # Anything else is the ledger failing (or a bug between us): not the caller's doing.
+        log.error("ledger refused a snapshot", extra={"path": path, "status": response.status_code,
+                                                      "body": response.text[:500]})
+        raise LedgerUnavailable("The ledger did not accept the change; nothing was changed.")
+
+
+def _problem_body(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

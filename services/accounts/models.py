@@ -36,20 +36,48 @@ class Customer(Base):
     kyc_status: Mapped[str] = mapped_column(Text, default="unverified")
     password_hash: Mapped[str] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text), default=lambda: ["customer"])
+    # Bumped with every KYC change (and checked by a trigger): the ledger applies customer
+    # snapshots by it, so a late or repeated one never overwrites a newer state.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class LoginAttempts(Base):
-    """Failed logins per email (known or not), so throttling survives restarts and workers."""
+    """Failed logins per (email, client address), known email or not, kept in the database so
+    throttling survives restarts and workers. Keyed on the address too, so failures from
+    one place never lock the customer out from another."""
 
     __tablename__ = "login_attempts"
 
     email_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    client_key: Mapped[str] = mapped_column(Text, primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginEmailAttempts(Base):
+    """Failed logins per email from every address in the current window: the hard ceiling."""
+
+    __tablename__ = "login_email_attempts"
+
+    email_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginKnownAddress(Base):
+    """An address (hashed) a customer has signed in from: the ceiling never slows it."""
+
+    __tablename__ = "login_known_addresses"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("customers.id"),
+                                                   primary_key=True)
+    client_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RefreshToken(Base):
@@ -61,6 +89,8 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(Text)  # SHA-256 hex of the token; never the token
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The family's absolute end (its login + REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS).
+    family_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

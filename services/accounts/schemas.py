@@ -6,7 +6,9 @@ from datetime import timezone
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.amounts import AmountString
 from services.common.currency import minor_units
+from services.common.input_rules import SafeText
 
 from .account_types import ACCOUNT_TYPES
 
@@ -112,24 +114,58 @@ class AuditPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-_TOKEN_HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="A SHA-256 hex digest.")
+# The gateway's refresh tokens ("frt_" + 256 bits in URL-safe base64), passed raw: only
+# the accounts service hashes them, so nothing that reads its database can forge a session.
+_REFRESH_TOKEN = validate.Regexp(r"^frt_[A-Za-z0-9_-]{43}$", error="A refresh token from this API.")
 
 
 class InternalLoginSchema(ma.Schema):
     email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    refresh_token_hash = ma.fields.String(required=True, validate=_TOKEN_HASH)
+    refresh_token = ma.fields.String(required=True, validate=_REFRESH_TOKEN)
+    # The client's address as the gateway sees it (after TRUSTED_PROXY_HOPS): the throttle's key.
+    client_address = SafeText(required=True, validate=validate.Length(min=1, max=100))
 
 
 class InternalRefreshSchema(ma.Schema):
-    refresh_token_hash = ma.fields.String(required=True, validate=_TOKEN_HASH)
-    new_refresh_token_hash = ma.fields.String(required=True, validate=_TOKEN_HASH)
+    refresh_token = ma.fields.String(required=True, validate=_REFRESH_TOKEN)
+    new_refresh_token = ma.fields.String(required=True, validate=_REFRESH_TOKEN)
 
 
 class InternalLogoutSchema(ma.Schema):
-    refresh_token_hash = ma.fields.String(required=True, validate=_TOKEN_HASH)
+    refresh_token = ma.fields.String(required=True, validate=_REFRESH_TOKEN)
 
 
 class IdentitySchema(ma.Schema):
     customer_id = ma.fields.String()
     roles = ma.fields.List(ma.fields.String())
+
+
+KYC_STATUSES = ("unverified", "verified", "rejected")
+
+
+class CustomerArgsSchema(PageArgsSchema):
+    email = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=254))
+    kyc_status = ma.fields.String(load_default=None, validate=validate.OneOf(KYC_STATUSES))
+
+
+class AdminCustomerSchema(CustomerSchema):
+    roles = ma.fields.List(ma.fields.String())
+    version = ma.fields.Integer()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class CustomerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AdminCustomerSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class KycDecisionSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(("verified", "rejected")))
+    note = SafeText(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class AccountLimitSchema(ma.Schema):
+    # The shape rule here; the account's currency decides the decimal places (api/admin.py).
+    overdraft_limit = AmountString(required=True)

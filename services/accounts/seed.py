@@ -18,9 +18,15 @@ How the ledger hears of the accounts: normally each opening travels as an accoun
 event over the outbox. Here no outbox rows are written: 25,000+ events would keep the relay
 busy for minutes after the seed, and the ledger seed must create the ledger accounts in the
 same transaction as their history anyway. Instead this seed writes a manifest, a CSV file
-whose columns are the account.opened payload (account_id, customer_id, currency, type,
-overdraft_limit, status) plus opened_at, and the ledger seed reads it. Nothing else in the
-suite reads the manifest.
+whose columns are MANIFEST_FIELDS: the account's snapshot as account.opened carries it
+(account_id, customer_id, currency, type, overdraft_limit, status, then opened_at, the
+account's `version`) and its customer's KYC state (`kyc_status`, `customer_version`), so
+the ledger starts with the versions the accounts service holds and knows who may move
+money to others. The ledger seed reads it; nothing else in the suite does.
+
+Demo customers are all KYC-verified (the demo moves money between customers), and their
+credit cards carry a demo credit line (DEMO_CREDIT_LINE), as if an admin had granted it:
+accounts opened through the API start at 0.
 """
 from __future__ import annotations
 
@@ -35,7 +41,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .account_types import DEFAULT_OVERDRAFT_LIMITS
+from .account_types import OPENING_OVERDRAFT_LIMIT
 from .domain import audit
 from .models import Customer
 from .money import format_amount
@@ -46,7 +52,11 @@ from .pii import FieldCipher
 DEMO_DOMAIN = "demo.finovabank.example"  # .example is reserved: no real mailbox gets mail
 DEMO_PASSWORD = "Finova-Demo-2026!"
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
-                   "opened_at")
+                   "opened_at", "version", "kyc_status", "customer_version")
+# Seeded rows are version 1 on both sides: nothing has changed since they were written.
+SEEDED_VERSION = 1
+DEMO_KYC_STATUS = "verified"
+DEMO_CREDIT_LINE = {"credit_card": Decimal("1000")}
 
 # Home currency of a customer (all their accounts), weighted: most demo customers bank in EUR.
 CURRENCIES = (("EUR", 80), ("GBP", 15), ("USD", 5))
@@ -102,15 +112,15 @@ def seed_customers_and_accounts(session: Session, cipher: FieldCipher, customers
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:
         with cursor.copy("COPY customers (id, email, full_name, phone_encrypted, national_id_encrypted, "
-                         "kyc_status, password_hash, roles, created_at, updated_at) FROM STDIN") as copy:
+                         "kyc_status, password_hash, roles, created_at, updated_at, version) FROM STDIN") as copy:
             for row in customer_rows:
-                copy.write_row(row)
+                copy.write_row((*row, SEEDED_VERSION))
         with cursor.copy("COPY bank_accounts (id, customer_id, number, type, currency, nickname, status, "
                          "overdraft_limit, version, created_at, updated_at) FROM STDIN") as copy:
             for row, number in zip(account_rows, numbers):
                 account_id, customer_id, type_, currency, nickname, overdraft, opened_at = row
                 copy.write_row((account_id, customer_id, number, type_, currency, nickname, "active",
-                                overdraft, 1, opened_at, opened_at))
+                                overdraft, SEEDED_VERSION, opened_at, opened_at))
     _write_manifest(manifest, account_rows)
     audit.record(session, audit.SYSTEM, "demo_data.seeded", "seed", "accounts", None,
                  after={"customers": customers, "accounts": len(account_rows)})
@@ -138,9 +148,8 @@ def _plan_customer(rng: random.Random, cipher: FieldCipher, number: int, passwor
     phone = f"+447700{rng.randrange(10**6):06d}"
     # QQ-prefixed national insurance numbers are the documented examples, never issued.
     national_id = f"QQ{rng.randrange(10**6):06d}{rng.choice('ABCD')}"
-    kyc = "verified" if rng.random() < 0.9 else "unverified"
     customer = (customer_id, demo_email(number), full_name, cipher.encrypt(phone),
-                cipher.encrypt(national_id), kyc, password_hash, ["customer"], joined, joined)
+                cipher.encrypt(national_id), DEMO_KYC_STATUS, password_hash, ["customer"], joined, joined)
     currency = rng.choices([c for c, _ in CURRENCIES], [w for _, w in CURRENCIES])[0]
     wanted = [("checking", "Everyday")] + [(type_, nickname) for type_, share, nickname in EXTRA_ACCOUNTS
                                            if rng.random() < share]
@@ -148,7 +157,7 @@ def _plan_customer(rng: random.Random, cipher: FieldCipher, number: int, passwor
     for type_, nickname in wanted:
         opened = joined + timedelta(days=rng.uniform(0, 29))
         accounts.append((uuid.UUID(int=rng.getrandbits(128), version=4), customer_id, type_, currency,
-                         nickname, DEFAULT_OVERDRAFT_LIMITS[type_], opened))
+                         nickname, DEMO_CREDIT_LINE.get(type_, OPENING_OVERDRAFT_LIMIT), opened))
     return customer, accounts
 
 
@@ -159,4 +168,5 @@ def _write_manifest(path: Path, account_rows: list[tuple]) -> None:
         writer.writerow(MANIFEST_FIELDS)
         for account_id, customer_id, type_, currency, _nickname, overdraft, opened_at in account_rows:
             writer.writerow((account_id, customer_id, currency, type_,
-                             format_amount(Decimal(overdraft), currency), "active", opened_at.isoformat()))
+                             format_amount(Decimal(overdraft), currency), "active", opened_at.isoformat(),
+                             SEEDED_VERSION, DEMO_KYC_STATUS, SEEDED_VERSION))

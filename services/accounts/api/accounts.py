@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from services.common.problems import Problem
 
 from ..domain import accounts
-from ..domain.errors import LedgerUnavailable
 from ..models import BankAccount
 from ..money import format_amount
 from ..pagination import decode_cursor, encode_cursor, malformed_cursor
@@ -98,15 +97,9 @@ def rename_account(data: dict, account_id: str):
 @blp.post("/<account_id>/close")
 @blp.response(200, AccountSchema)
 def close_account(account_id: str):
-    """Close an account whose ledger balance is zero."""
+    """Close an account; the ledger refuses (409 account_not_empty) unless balance and holds are zero."""
     session, customer_id = customer_session()
-    account = accounts.get_account(session, account_id, customer_id)
-    session.commit()  # do not hold a transaction open while the ledger answers
-    balances = _ledger().balances([str(account.id)])
-    known = None if balances is None else balances.get(str(account.id))
-    if known is None:
-        raise LedgerUnavailable()
-    account = accounts.close_account(session, customer_id, account_id, known.balance, known.held,
-                                     customer_actor(customer_id), emitter(session))
+    account = accounts.close_account(session, _ledger(), customer_id, account_id, customer_actor(customer_id),
+                                     emitter(session))
     session.commit()
     return account_view(account, with_balance=False), {"ETag": accounts.etag(account)}

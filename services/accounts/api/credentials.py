@@ -1,6 +1,7 @@
 """Internal credential endpoints the gateway calls: it signs access tokens, we check passwords.
 
-Refresh tokens arrive as SHA-256 hashes only. Two answers commit although they are errors,
+Refresh tokens arrive raw from the gateway and are hashed here (domain/refresh_tokens.py):
+no endpoint takes a hash, so a hash read from the database is useless. Two answers commit although they are errors,
 on purpose: a failed login is counted, and a reused refresh token revokes its family.
 """
 import uuid
@@ -28,15 +29,18 @@ def _identity(customer) -> dict:
 @blp.arguments(InternalLoginSchema)
 @blp.response(200, IdentitySchema)
 def login(data: dict):
-    """Check the password and store the new refresh token's hash (a new family)."""
+    """Check the password (throttled per email and client address) and store the new
+    refresh token's hash (a new family)."""
     require_gateway()
     session = system_session()
     try:
-        customer = authenticate(session, data["email"], data["password"], current_app.extensions["lockout_policy"])
+        customer = authenticate(session, data["email"], data["password"], current_app.extensions["lockout_policy"],
+                                client_address=data["client_address"])
     except InvalidCredentials:
         session.commit()  # the failure counts
         raise
-    refresh_tokens.issue(session, customer.id, data["refresh_token_hash"], current_app.config["REFRESH_TOKEN_TTL_SECONDS"])
+    refresh_tokens.issue(session, customer.id, data["refresh_token"], current_app.config["REFRESH_TOKEN_TTL_SECONDS"],
+                         current_app.config["REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS"])
     session.commit()
     return _identity(customer)
 
@@ -49,7 +53,7 @@ def refresh(data: dict):
     require_gateway()
     session = system_session()
     try:
-        customer = refresh_tokens.rotate(session, data["refresh_token_hash"], data["new_refresh_token_hash"],
+        customer = refresh_tokens.rotate(session, data["refresh_token"], data["new_refresh_token"],
                                          current_app.config["REFRESH_TOKEN_TTL_SECONDS"])
     except RefreshTokenReused:
         session.commit()  # the family stays revoked
@@ -66,5 +70,5 @@ def logout(data: dict):
     require_gateway()
     customer_id = require_customer()
     session = system_session()
-    refresh_tokens.logout(session, data["refresh_token_hash"], uuid.UUID(customer_id))
+    refresh_tokens.logout(session, data["refresh_token"], uuid.UUID(customer_id))
     session.commit()

@@ -1,45 +1,75 @@
-"""Bank accounts: open, list, read, rename (optimistic), close, freeze and unfreeze.
+"""Bank accounts: open, list, read, rename (optimistic), close, freeze, unfreeze, credit limit.
 
-`emit(event_type, data)` publishes to the outbox in the caller's transaction, so the ledger
-hears of a change exactly when it commits.
+`emit(event_type, data)` publishes to the outbox in the caller's transaction; every account
+event carries the full snapshot with the account's version. Close, freeze, unfreeze and a
+credit limit are also put to the ledger before the caller commits (interface 2), so they are
+in force there when the API answers; the outbox event stays the durable record.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Protocol
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..account_types import DEFAULT_OVERDRAFT_LIMITS
-from ..models import BankAccount
+from ..account_types import CREDIT_NEEDS_KYC, MAX_OPEN_ACCOUNTS, OPEN_WITHOUT_KYC, OPENING_OVERDRAFT_LIMIT
+from ..models import BankAccount, Customer
 from ..money import format_amount
 from ..numbers import DEFAULT_SORT_CODE, next_account_number
 from . import audit
-from .errors import AccountClosed, AccountFrozen, AccountNotEmpty, NotFound, StaleVersion
+from .errors import AccountClosed, AccountFrozen, AccountLimitReached, KycRequired, NotFound, StaleVersion
 
 Emit = Callable[[str, dict], None]
+
+
+class LedgerPort(Protocol):
+    """What the domain needs of the ledger (services/accounts/ledger.py, or a fake in tests)."""
+
+    def put_account(self, snapshot: dict) -> dict: ...
+
+    def put_customer(self, customer_id: str, kyc_status: str, version: int) -> dict: ...
 
 
 def etag(account: BankAccount) -> str:
     return f'"v{account.version}"'
 
 
+def snapshot(account: BankAccount) -> dict:
+    """The account as every account event and ledger call carries it (interface 1)."""
+    return {"account_id": str(account.id), "customer_id": str(account.customer_id), "number": account.number,
+            "type": account.type, "currency": account.currency, "status": account.status,
+            "overdraft_limit": format_amount(account.overdraft_limit, account.currency),
+            "version": account.version}
+
+
 def open_account(session: Session, customer_id: uuid.UUID, account_type: str, currency: str,
                  nickname: str | None, actor: audit.Actor, emit: Emit,
                  sort_code: str = DEFAULT_SORT_CODE) -> BankAccount:
+    """Open an account at overdraft 0 (credit is an admin's decision, see set_overdraft_limit).
+
+    The customer row is locked first, so the KYC rule and the open-account count hold
+    against concurrent openings (the database trigger checks both again).
+    """
+    customer = session.get(Customer, customer_id, with_for_update=True)
+    if customer is None:
+        raise NotFound("customer")
+    if account_type not in OPEN_WITHOUT_KYC and customer.kyc_status != "verified":
+        raise KycRequired(f"Opening a {account_type} account needs a verified customer (KYC); "
+                          f"until then only {' and '.join(OPEN_WITHOUT_KYC)} accounts can be opened.")
+    open_count = session.scalar(select(func.count()).select_from(BankAccount).where(
+        BankAccount.customer_id == customer_id, BankAccount.status != "closed"))
+    if open_count >= MAX_OPEN_ACCOUNTS:
+        raise AccountLimitReached(MAX_OPEN_ACCOUNTS)
     account = BankAccount(id=uuid.uuid4(), customer_id=customer_id, number=next_account_number(session, sort_code),
                           type=account_type, currency=currency, nickname=nickname, status="active",
-                          overdraft_limit=DEFAULT_OVERDRAFT_LIMITS[account_type], version=1)
+                          overdraft_limit=OPENING_OVERDRAFT_LIMIT, version=1)
     session.add(account)
     session.flush()
     session.refresh(account)  # created_at from the database clock
-    emit("account.opened", {
-        "account_id": str(account.id), "customer_id": str(customer_id), "currency": currency,
-        "type": account_type, "overdraft_limit": format_amount(account.overdraft_limit, currency),
-        "status": "active"})
+    emit("account.opened", snapshot(account))
     audit.record(session, actor, "account.opened", "account", account.id, customer_id,
                  after={"number": account.number, "type": account_type, "currency": currency,
                         "status": "active", "nickname": nickname})
@@ -92,26 +122,24 @@ def rename(session: Session, customer_id: uuid.UUID, account_id: str, nickname: 
     return account
 
 
-def close_account(session: Session, customer_id: uuid.UUID, account_id: str, ledger_balance: Decimal,
-                  ledger_held: Decimal, actor: audit.Actor, emit: Emit) -> BankAccount:
-    """Close an account the ledger says is empty (balance and holds both zero)."""
+def close_account(session: Session, ledger: LedgerPort, customer_id: uuid.UUID, account_id: str,
+                  actor: audit.Actor, emit: Emit) -> BankAccount:
+    """Close an account; the ledger closes its side first and refuses (409 account_not_empty)
+    while the balance or holds are not zero, so no deposit can slip in between."""
     account = get_account(session, account_id, customer_id, lock=True)
     if account.status == "closed":
         raise AccountClosed()
     if account.status == "frozen":
         raise AccountFrozen()
-    if ledger_balance != 0 or ledger_held != 0:
-        raise AccountNotEmpty(format_amount(ledger_balance, account.currency))
-    account.status = "closed"
-    account.closed_at = datetime.now(timezone.utc)
-    _touch(account)
-    emit("account.closed", {"account_id": str(account.id), "customer_id": str(account.customer_id)})
+    _change(ledger, account, status="closed", closed_at=datetime.now(timezone.utc))
+    emit("account.closed", snapshot(account))
     audit.record(session, actor, "account.closed", "account", account.id, account.customer_id,
                  before={"status": "active"}, after={"status": "closed"})
     return account
 
 
-def set_status(session: Session, account_id: str, status: str, actor: audit.Actor, emit: Emit) -> BankAccount:
+def set_status(session: Session, ledger: LedgerPort, account_id: str, status: str, actor: audit.Actor,
+               emit: Emit) -> BankAccount:
     """Freeze (status "frozen") or unfreeze (status "active"); a no-op when already there."""
     account = get_account(session, account_id, lock=True)
     if account.status == "closed":
@@ -119,13 +147,56 @@ def set_status(session: Session, account_id: str, status: str, actor: audit.Acto
     if account.status == status:
         return account
     before = {"status": account.status}
-    account.status = status
-    _touch(account)
-    emit("account.status_changed", {"account_id": str(account.id), "customer_id": str(account.customer_id),
-                                    "status": status})
+    _change(ledger, account, status=status)
+    emit("account.status_changed", snapshot(account))
     audit.record(session, actor, "account.frozen" if status == "frozen" else "account.unfrozen", "account",
                  account.id, account.customer_id, before=before, after={"status": status})
     return account
+
+
+def set_overdraft_limit(session: Session, ledger: LedgerPort, account_id: str, limit: Decimal,
+                        actor: audit.Actor, emit: Emit) -> BankAccount:
+    """An admin grants (or lowers) an account's credit line; a no-op when unchanged.
+
+    Credit on a credit_card or loan needs a verified customer (409 kyc_required); the
+    customer row is locked after the account's (the trigger's order), so a KYC change
+    cannot interleave.
+    """
+    account = get_account(session, account_id, lock=True)
+    if account.status == "closed":
+        raise AccountClosed()
+    if limit > 0 and account.type in CREDIT_NEEDS_KYC:
+        customer = session.get(Customer, account.customer_id, with_for_update=True)
+        if customer is None or customer.kyc_status != "verified":
+            raise KycRequired(f"A credit line on a {account.type} account needs a verified customer (KYC).",
+                              status=409)
+    if account.overdraft_limit == limit:
+        return account
+    before = {"overdraft_limit": format_amount(account.overdraft_limit, account.currency)}
+    _change(ledger, account, overdraft_limit=limit)
+    after = {"overdraft_limit": format_amount(limit, account.currency)}
+    emit("account.limit_changed", snapshot(account))
+    audit.record(session, actor, "account.limit_changed", "account", account.id, account.customer_id,
+                 before=before, after=after)
+    return account
+
+
+def _change(ledger: LedgerPort, account: BankAccount, **changes) -> None:
+    """Put the changed snapshot (next version) to the ledger, then apply it to the locked row.
+
+    If the ledger refuses or cannot be reached, the exception leaves the row untouched and
+    the request's transaction is rolled back: nothing changed on either side.
+    """
+    proposed = snapshot(account) | {"version": account.version + 1}
+    for name, value in changes.items():
+        if name == "overdraft_limit":
+            proposed[name] = format_amount(value, account.currency)
+        elif name in proposed:
+            proposed[name] = value
+    ledger.put_account(proposed)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    _touch(account)
 
 
 def _touch(account: BankAccount) -> None:

@@ -21,8 +21,8 @@ class InvalidCredentials(Problem):
 class LoginThrottled(Problem):
     def __init__(self, retry_after: int, locked: bool):
         code = "login_locked" if locked else "login_throttled"
-        detail = ("Too many failed logins: this email is locked for a while." if locked
-                  else "Too many failed logins: wait before trying again.")
+        detail = ("Too many failed logins from this address: it is locked out of this email for a while."
+                  if locked else "Too many failed logins: wait before trying again.")
         super().__init__(429, code, detail, headers={"Retry-After": str(retry_after)},
                          retry_after=retry_after)
 
@@ -60,9 +60,19 @@ class StaleVersion(Problem):
 
 
 class LedgerUnavailable(Problem):
-    def __init__(self):
-        super().__init__(503, "service_unavailable", "The ledger cannot tell the balance right now.",
-                         headers={"Retry-After": "1"}, service="transactions")
+    def __init__(self, detail: str = "The ledger cannot tell the balance right now."):
+        super().__init__(503, "service_unavailable", detail, headers={"Retry-After": "1"}, service="transactions")
+
+
+class KycRequired(Problem):
+    def __init__(self, detail: str, status: int = 403):
+        super().__init__(status, "kyc_required", detail)
+
+
+class AccountLimitReached(Problem):
+    def __init__(self, limit: int):
+        super().__init__(409, "account_limit_reached", f"A customer may have at most {limit} open accounts.",
+                         limit=limit)
 
 
 class RefreshTokenReused(InvalidRefreshToken):

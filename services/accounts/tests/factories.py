@@ -31,3 +31,17 @@ def open_account(client, customer_id: str, type_: str = "checking", currency: st
                            headers=customer_headers(customer_id))
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def verify_kyc(client, customer_id: str, status: str = "verified") -> dict:
+    """An admin's KYC decision through the endpoint (the stand-in ledger hears of it)."""
+    response = client.post(f"/api/v1/admin/customers/{customer_id}/kyc", json={"status": status, "note": "checked"},
+                           headers=admin_headers())
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def verified_customer(client, **fields) -> dict:
+    customer = register(client, **fields)
+    verify_kyc(client, customer["id"])
+    return customer

@@ -3,7 +3,7 @@ import pytest
 from schwifty import IBAN
 from sqlalchemy import text
 
-from .factories import customer_headers, open_account, register
+from .factories import customer_headers, open_account, register, verified_customer
 
 
 @pytest.fixture
@@ -30,15 +30,22 @@ def test_open_answers_the_account_with_a_valid_iban_and_publishes_it(client, cus
     assert response.headers["ETag"] == '"v1"'
     [(event_type, destination, payload)] = outbox(owner_engines)
     assert (event_type, destination) == ("account.opened", "transactions")
-    assert payload["data"] == {"account_id": body["id"], "customer_id": customer["id"], "currency": "EUR",
-                               "type": "checking", "overdraft_limit": "0.00", "status": "active"}
+    assert payload["data"] == {"account_id": body["id"], "customer_id": customer["id"], "number": body["number"],
+                               "currency": "EUR", "type": "checking", "overdraft_limit": "0.00",
+                               "status": "active", "version": 1}
     [(_type, _destination, to_preferences)] = outbox(owner_engines, "preferences")
     assert to_preferences == payload  # one event, one id, two subscribers
 
 
-def test_each_type_has_its_default_overdraft_in_the_currency_units(client, customer):
-    assert open_account(client, customer["id"], "credit_card", "JPY")["overdraft_limit"] == "1000"
-    assert open_account(client, customer["id"], "savings", "BHD")["overdraft_limit"] == "0.000"
+@pytest.mark.parametrize("type_,currency,zero", [("checking", "EUR", "0.00"), ("savings", "BHD", "0.000"),
+                                                 ("credit_card", "JPY", "0"), ("loan", "EUR", "0.00"),
+                                                 ("investment", "USD", "0.00")])
+def test_every_type_opens_without_credit(client, owner_engines, type_, currency, zero):
+    customer = verified_customer(client)  # even a verified customer gets no credit by opening
+    opened = open_account(client, customer["id"], type_, currency)
+    assert opened["overdraft_limit"] == zero
+    [event] = [row for row in outbox(owner_engines) if row.event_type == "account.opened"]
+    assert event.payload["data"]["overdraft_limit"] == zero
 
 
 def test_numbers_are_unique(client, customer):
@@ -131,27 +138,43 @@ def test_close_an_empty_account(client, customer, ledger, owner_engines):
     ledger.set_balance(account["id"], "0.00")
     response = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
     assert response.status_code == 200 and response.get_json()["status"] == "closed"
+    assert response.headers["ETag"] == '"v2"'
     assert [row.event_type for row in outbox(owner_engines)] == ["account.opened", "account.closed"]
-    assert outbox(owner_engines)[-1].payload["data"] == {"account_id": account["id"], "customer_id": customer["id"]}
+    closed = outbox(owner_engines)[-1].payload["data"]
+    assert closed == {"account_id": account["id"], "customer_id": customer["id"], "number": account["number"],
+                      "type": "checking", "currency": "EUR", "status": "closed", "overdraft_limit": "0.00",
+                      "version": 2}
+    assert ledger.puts == [(account["id"], closed)]  # the ledger closed it before we answered
     again = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
     assert again.status_code == 409 and again.get_json()["code"] == "account_closed"
+    assert len(ledger.puts) == 1
 
 
 @pytest.mark.parametrize("balance,held", [("0.01", "0.00"), ("-5.00", "0.00"), ("0.00", "3.00")])
-def test_close_refuses_an_account_that_is_not_empty(client, customer, ledger, owner_engines, balance, held):
+def test_the_ledger_refuses_to_close_an_account_that_is_not_empty(client, customer, ledger, owner_engines,
+                                                                  balance, held):
     account = open_account(client, customer["id"])
     ledger.set_balance(account["id"], balance, held)
     response = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
     assert response.status_code == 409 and response.get_json()["code"] == "account_not_empty"
+    assert response.get_json()["balance"] == balance  # the ledger's detail is passed on
     assert [row.event_type for row in outbox(owner_engines)] == ["account.opened"]
+    view = client.get(f"/api/v1/accounts/{account['id']}", headers=customer_headers(customer["id"]))
+    assert view.get_json()["status"] == "active" and view.headers["ETag"] == '"v1"'
 
 
-def test_close_is_503_when_the_ledger_cannot_say(client, customer, ledger_down_client):
-    account = open_account(client, customer["id"])  # the stand-in ledger does not know it
-    unknown = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
-    assert unknown.status_code == 503 and unknown.get_json()["code"] == "service_unavailable"
-    down = ledger_down_client.post(f"/api/v1/accounts/{account['id']}/close",
-                                   headers=customer_headers(customer["id"]))
-    assert down.status_code == 503
-    view = client.get(f"/api/v1/accounts/{account['id']}", headers=customer_headers(customer["id"])).get_json()
-    assert view["status"] == "active"
+@pytest.mark.parametrize("refusal", [None, 500, 403])
+def test_close_is_503_and_changes_nothing_when_the_ledger_cannot_take_it(client, customer, ledger, owner_engines,
+                                                                         ledger_down_client, refusal):
+    account = open_account(client, customer["id"])
+    if refusal is None:
+        response = ledger_down_client.post(f"/api/v1/accounts/{account['id']}/close",
+                                           headers=customer_headers(customer["id"]))
+    else:
+        ledger.refuse_with = refusal
+        response = client.post(f"/api/v1/accounts/{account['id']}/close", headers=customer_headers(customer["id"]))
+    assert response.status_code == 503 and response.get_json()["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+    view = client.get(f"/api/v1/accounts/{account['id']}", headers=customer_headers(customer["id"]))
+    assert view.get_json()["status"] == "active" and view.headers["ETag"] == '"v1"'
+    assert [row.event_type for row in outbox(owner_engines)] == ["account.opened"]

@@ -2,7 +2,9 @@
 import pytest
 from sqlalchemy import text
 
+from gateway.tokens import new_refresh_token as refresh_token
 from services.accounts.cli import main as cli
+from tests.support.tokens import auth_header
 
 from .factories import admin_headers, customer_headers, open_account, register
 
@@ -18,17 +20,30 @@ def events(owner_engines):
             text("SELECT event_type, payload FROM outbox_events WHERE destination = 'transactions' ORDER BY id"))]
 
 
-def test_freeze_and_unfreeze_tell_the_ledger(client, account, owner_engines):
+def test_freeze_and_unfreeze_are_in_the_ledger_before_they_answer(client, account, ledger, owner_engines):
     frozen = client.post(f"/api/v1/admin/accounts/{account['id']}/freeze", headers=admin_headers())
     assert frozen.status_code == 200 and frozen.get_json()["status"] == "frozen"
+    assert ledger.accounts[account["id"]]["status"] == "frozen"  # put before the answer
     again = client.post(f"/api/v1/admin/accounts/{account['id']}/freeze", headers=admin_headers())
     assert again.status_code == 200  # already frozen: nothing new happens
     active = client.post(f"/api/v1/admin/accounts/{account['id']}/unfreeze", headers=admin_headers())
     assert active.status_code == 200 and active.get_json()["status"] == "active"
-    owner = events(owner_engines)[0][1]["customer_id"]  # from account.opened
-    assert events(owner_engines)[1:] == [
-        ("account.status_changed", {"account_id": account["id"], "customer_id": owner, "status": "frozen"}),
-        ("account.status_changed", {"account_id": account["id"], "customer_id": owner, "status": "active"})]
+    opened = events(owner_engines)[0][1]
+    expected = [("account.status_changed", {**opened, "status": "frozen", "version": 2}),
+                ("account.status_changed", {**opened, "status": "active", "version": 3})]
+    assert events(owner_engines)[1:] == expected
+    assert ledger.puts == [(account["id"], data) for _type, data in expected]  # same snapshots, same versions
+
+
+def test_a_freeze_the_ledger_cannot_take_changes_nothing(client, account, ledger, owner_engines):
+    ledger.refuse_with = 500
+    response = client.post(f"/api/v1/admin/accounts/{account['id']}/freeze", headers=admin_headers())
+    assert response.status_code == 503 and response.get_json()["code"] == "service_unavailable"
+    assert [event_type for event_type, _ in events(owner_engines)] == ["account.opened"]
+    with owner_engines["accounts"].connect() as connection:
+        row = connection.execute(text("SELECT status, version FROM bank_accounts")).one()
+        actions = connection.execute(text("SELECT action FROM audit_logs")).scalars().all()
+    assert tuple(row) == ("active", 1) and "account.frozen" not in actions
 
 
 def test_a_customer_cannot_freeze(client):
@@ -110,6 +125,7 @@ def test_create_admin_command_is_idempotent(accounts_db, owner_engines, monkeypa
     monkeypatch.setenv("FINOVA_ADMIN_EMAIL", "admin@finova.example")
     monkeypatch.setenv("FINOVA_ADMIN_PASSWORD", "Strong-Secret-2026")
     assert cli(["create-admin"]) == 0
+    assert cli(["create-admin"]) == 0
     assert cli(["create-admin", "--password", "Another-Secret-2027"]) == 0
     assert "created" in capsys.readouterr().out
     with owner_engines["accounts"].connect() as connection:
@@ -118,10 +134,54 @@ def test_create_admin_command_is_idempotent(accounts_db, owner_engines, monkeypa
     assert cli(["create-admin", "--password", "weak"]) == 2
 
 
+def test_create_admin_never_promotes_a_self_registered_login(client, accounts_db, owner_engines, monkeypatch,
+                                                              capsys):
+    # Whoever registered this email first (anyone can) would otherwise become the admin.
+    squatter = register(client, email="admin@finova.example")
+    monkeypatch.setenv("DATABASE_URL", accounts_db.app_url)
+    assert cli(["create-admin", "--email", "ADMIN@finova.example", "--password", "Strong-Secret-2026"]) == 2
+    assert "self-registered" in capsys.readouterr().err
+    with owner_engines["accounts"].connect() as connection:
+        roles, password_hash = connection.execute(text("SELECT roles, password_hash FROM customers WHERE id = :id"),
+                                                  {"id": squatter["id"]}).one()
+    assert roles == ["customer"]
+    login = client.post("/internal/auth/login", headers=auth_header("accounts"), json={
+        "email": "admin@finova.example", "password": "Strong-Secret-2026", "refresh_token": refresh_token(),
+        "client_address": "10.0.0.1"})
+    assert login.status_code == 401  # and the password was not replaced either
+
+
+def test_a_new_admin_password_or_a_role_change_revokes_every_session(client, accounts_db, owner_engines,
+                                                                    monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", accounts_db.app_url)
+    assert cli(["create-admin", "--email", "root@finova.example", "--password", "Admin-password-2026"]) == 0
+    tokens = [refresh_token(), refresh_token()]
+    for token in tokens:  # two sessions (two families)
+        assert client.post("/internal/auth/login", headers=auth_header("accounts"), json={
+            "email": "root@finova.example", "password": "Admin-password-2026", "refresh_token": token,
+            "client_address": "10.0.0.1"}).status_code == 200
+    assert cli(["create-admin", "--email", "root@finova.example", "--password", "Admin-password-2027"]) == 0
+    for token in tokens:
+        assert client.post("/internal/auth/refresh", headers=auth_header("accounts"),
+                           json={"refresh_token": token, "new_refresh_token": refresh_token()}).status_code == 401
+
+    fresh = refresh_token()
+    client.post("/internal/auth/login", headers=auth_header("accounts"), json={
+        "email": "root@finova.example", "password": "Admin-password-2027", "refresh_token": fresh,
+        "client_address": "10.0.0.1"})
+    assert cli(["revoke-admin", "--email", "root@finova.example"]) == 0
+    with owner_engines["accounts"].connect() as connection:
+        assert connection.execute(text("SELECT roles FROM customers")).scalar_one() == []
+        live = connection.execute(text("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL")).scalar_one()
+        audited = connection.execute(text("SELECT after FROM audit_logs WHERE action = 'customer.roles_changed'")).one()
+    assert live == 0 and audited.after == {"roles": [], "sessions_revoked": 1}
+    assert cli(["revoke-admin", "--email", "root@finova.example"]) == 2
+
+
 def test_an_admin_made_by_the_command_can_log_in(client, accounts_db, monkeypatch):
-    from tests.support.tokens import auth_header
     monkeypatch.setenv("DATABASE_URL", accounts_db.app_url)
     assert cli(["create-admin", "--email", "root@finova.example", "--password", "Admin-password-2026"]) == 0
     response = client.post("/internal/auth/login", headers=auth_header("accounts"), json={
-        "email": "root@finova.example", "password": "Admin-password-2026", "refresh_token_hash": "a" * 64})
+        "email": "root@finova.example", "password": "Admin-password-2026", "refresh_token": refresh_token(),
+        "client_address": "10.0.0.1"})
     assert response.status_code == 200 and response.get_json()["roles"] == ["admin"]

@@ -58,7 +58,7 @@ def test_a_customer_cannot_write_another_customers_rows(app_role_sessions, two_c
     ada, bob = two_customers
     with app_role_sessions() as session:
         act_as_customer(session, ada["id"])
-        updated = session.execute(text("UPDATE bank_accounts SET nickname = 'pwned'")).rowcount
+        updated = session.execute(text("UPDATE bank_accounts SET nickname = 'pwned', version = version + 1")).rowcount
         assert updated == 1  # only Ada's own
         with pytest.raises(ProgrammingError, match="row-level security"):
             session.execute(text(

@@ -1,7 +1,5 @@
 """The accounts seed at small scale: customers, accounts, the manifest, and a working demo login."""
 import csv
-import hashlib
-import secrets
 
 import pytest
 from sqlalchemy import text
@@ -11,6 +9,7 @@ from services.accounts.numbers import is_valid_iban, next_account_number
 from services.accounts.pii import FieldCipher, parse_keys
 from services.accounts.seed import (DEMO_DOMAIN, DEMO_PASSWORD, MANIFEST_FIELDS, AlreadySeeded,
                                     seed_customers_and_accounts)
+from gateway.tokens import new_refresh_token
 from tests.support.tokens import auth_header
 
 from .conftest import TEST_PII_KEYS
@@ -38,8 +37,8 @@ def rows(owner_engines, query):
 
 def login(client, email, password):
     return client.post("/internal/auth/login", headers=auth_header("accounts"),
-                       json={"email": email, "password": password,
-                             "refresh_token_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest()})
+                       json={"email": email, "password": password, "refresh_token": new_refresh_token(),
+                             "client_address": "10.0.0.1"})
 
 
 def test_seed_writes_the_customers_their_accounts_and_no_events(seeded, owner_engines):
@@ -92,6 +91,13 @@ def test_the_manifest_lists_every_account_as_account_opened_would(seeded, owner_
         assert (row["customer_id"], row["currency"], row["type"], row["status"]) == (customer_id, currency,
                                                                                    type_, status)
         assert row["overdraft_limit"] == ("1000.00" if type_ == "credit_card" else "0.00") == f"{overdraft:.2f}"
+        # The versions and KYC state the ledger must start from.
+        assert (row["version"], row["kyc_status"], row["customer_version"]) == ("1", "verified", "1")
+
+
+def test_every_demo_customer_is_verified_so_the_demo_can_pay_others(seeded, owner_engines):
+    assert rows(owner_engines, "SELECT DISTINCT kyc_status, version FROM customers") == [("verified", 1)]
+    assert rows(owner_engines, "SELECT DISTINCT version FROM bank_accounts") == [(1,)]
 
 
 def test_a_seeded_customer_logs_in_through_the_internal_login(seeded, client, owner_engines):

@@ -275,3 +275,14 @@ def test_after_the_last_attempt_an_event_is_dead_lettered_listed_and_replayable(
         assert relay.run_pass().delivered == 1
     assert rows(app)[0].delivered_at is not None and rows(app)[1].dead_lettered_at is not None
     assert client.post(f"/internal/outbox/dead-letters/{replayed}/replay", headers=admin).status_code == 404
+
+
+def test_the_gauges_are_on_metrics_under_gunicorns_multiprocess_mode_too(accounts_db, owner_engines,
+                                                                          monkeypatch, tmp_path):
+    app = sender(accounts_db, free_port())
+    send(app, 0)
+    with owner_engines["accounts"].begin() as connection:
+        connection.execute(text("UPDATE outbox_events SET created_at = now() - interval '90 seconds'"))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert 89 < metric(app, "outbox_lag_seconds") < 300
+    assert metric(app, "outbox_dead_letters") == 0

@@ -159,7 +159,8 @@ def suite(stores, suite_databases, tmp_path_factory) -> AppProcesses:
     ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
     environments = app_environment(
         ports, suite_databases, stores.mongo_url, SUITE_MONGO_DB,
-        extra={"INTERNAL_TOKEN_SECRET": TEST_SECRET, "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
+        # No INTERNAL_TOKEN_SECRET: each app signs with its own development key (devstack/stack.py).
+        extra={"JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
                "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
                # Every test calls from 127.0.0.1: the limits have their own tests (gateway/tests).
                "RATE_LIMIT_PER_IP": "100000/minute", "RATE_LIMIT_PER_CUSTOMER": "100000/minute",

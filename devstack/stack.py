@@ -28,7 +28,6 @@ APPS = {  # name -> (gunicorn config, app factory, default port)
     "preferences": ("services/preferences/gunicorn.conf.py", "services.preferences.app:create_app()", 8083),
     "gateway": ("gateway/gunicorn.conf.py", "gateway.app:create_app()", 8080),
 }
-DEV_INTERNAL_SECRET = "finova-dev-internal-token-secret-change-me-in-production"
 # Development keys only; production passes real ones through secrets (key formats and
 # rotation: gateway/tokens.py, services/accounts/pii.py).
 DEV_JWT_SIGNING_KEYS = "dev1:finova-dev-access-token-signing-key-change-me"
@@ -136,18 +135,32 @@ class AppProcesses:
                 stop_process(process, timeout)
 
 
+def development_internal_keys() -> dict[str, str]:
+    """Each app's own signing key for internal tokens (services/common/service_auth.py): the
+    published development keys, which tests also sign with; refused in production."""
+    from services.common.service_auth import development_signing_key
+    return {name: development_signing_key(name) for name in APPS}
+
+
 def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase],
-                    mongo_url: str, mongo_db: str, extra: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+                    mongo_url: str, mongo_db: str, extra: dict[str, str] | None = None,
+                    signing_keys: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Each app's environment. Internal tokens: every app signs with its own key from
+    `signing_keys` (default: the development keys) and trusts the others' public keys; an
+    INTERNAL_TOKEN_SECRET in `extra` is a shared secret for all instead (benchmarks, older tests)."""
+    from services.common.service_auth import trusted_keys_text
+    signing_keys = signing_keys or development_internal_keys()
+    shared_secret = (extra or {}).get("INTERNAL_TOKEN_SECRET")
     base = {
         "PYTHONPATH": str(ROOT),
-        "INTERNAL_TOKEN_SECRET": os.environ.get("INTERNAL_TOKEN_SECRET", DEV_INTERNAL_SECRET),
+        "INTERNAL_TRUSTED_KEYS": trusted_keys_text(signing_keys),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "ACCOUNTS_URL": f"http://127.0.0.1:{ports['accounts']}",
         "TRANSACTIONS_URL": f"http://127.0.0.1:{ports['transactions']}",
         "PREFERENCES_URL": f"http://127.0.0.1:{ports['preferences']}",
         **(extra or {}),
     }
-    return {
+    environments = {
         "accounts": {**base, "DATABASE_URL": databases["accounts"].app_url,
                      "PII_ENCRYPTION_KEYS": os.environ.get("PII_ENCRYPTION_KEYS", DEV_PII_ENCRYPTION_KEYS)},
         "transactions": {**base, "DATABASE_URL": databases["transactions"].app_url},
@@ -155,6 +168,9 @@ def app_environment(ports: dict[str, int], databases: dict[str, ServiceDatabase]
         # Keys given in `extra` (tests, benchmarks) win over the environment's or the dev ones.
         "gateway": {"JWT_SIGNING_KEYS": os.environ.get("JWT_SIGNING_KEYS", DEV_JWT_SIGNING_KEYS), **base},
     }
+    for name, environment in environments.items():
+        environment["INTERNAL_TOKEN_SECRET"] = shared_secret or signing_keys[name]
+    return environments
 
 
 def ensure_admin(databases: dict[str, ServiceDatabase], log=print) -> tuple[str, str]:

@@ -102,6 +102,7 @@ def build_upstreams(config) -> dict[str, Upstream]:
         prefix = name.upper()
         client = ServiceClient(
             config[f"{prefix}_URL"], audience=name, caller="gateway", secret=config["INTERNAL_TOKEN_SECRET"],
+            ttl_seconds=config["INTERNAL_TOKEN_TTL_SECONDS"],
             connect_timeout=config.get(f"{prefix}_CONNECT_TIMEOUT") or config["UPSTREAM_CONNECT_TIMEOUT"],
             read_timeout=config.get(f"{prefix}_READ_TIMEOUT") or config["UPSTREAM_READ_TIMEOUT"])
         breaker = CircuitBreaker(config["BREAKER_FAILURE_THRESHOLD"], config["BREAKER_RESET_SECONDS"])

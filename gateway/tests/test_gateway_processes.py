@@ -10,7 +10,7 @@ import requests
 
 from devstack.stack import app_environment, free_port, start_app, start_apps, stop_process, wait_until_healthy
 from gateway.tokens import AccessTokens, parse_signing_keys
-from tests.support.tokens import TEST_JWT_SIGNING_KEYS, TEST_SECRET
+from tests.support.tokens import TEST_JWT_SIGNING_KEYS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Correct-Horse-42-battery"
@@ -21,7 +21,7 @@ RESET_SECONDS = 1.0
 def stack(stores, databases, tmp_path_factory):
     ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
     environments = app_environment(ports, databases, stores.mongo_url, "test_preferences", extra={
-        "INTERNAL_TOKEN_SECRET": TEST_SECRET, "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
+        "JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
         "WEB_CONCURRENCY": "1",  # the breaker and in-memory limits are per worker
         "OUTBOX_RELAY": "false", "LOG_LEVEL": "WARNING",
         "BREAKER_FAILURE_THRESHOLD": "2", "BREAKER_RESET_SECONDS": str(RESET_SECONDS),

@@ -50,6 +50,10 @@ def people(suite):
         assert opened.status_code == 201, opened.text
         person["account"] = opened.json()["id"]
         wait_for_ledger(suite, person)
+    # Money to another customer needs a verified identity (API.md, KYC).
+    verified = call(suite, "POST", f"/api/v1/admin/customers/{ada['id']}/kyc", admin,
+                    json={"status": "verified", "note": "documents checked"})
+    assert verified.status_code == 200, verified.text
     deposit = call(suite, "POST", "/api/v1/admin/deposits", admin, headers={"Idempotency-Key": uuid.uuid4().hex},
                    json={"account_id": ada["account"], "amount": "100.00", "currency": "EUR"})
     assert deposit.status_code == 201, deposit.text

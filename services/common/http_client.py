@@ -3,6 +3,10 @@
 One pooled session per target; connect and read timeouts on every call; retries with
 backoff only for idempotent methods (a retried POST could move money twice); the request
 id and a fresh internal token for the target go on every call.
+
+`secret` is the caller's INTERNAL_TOKEN_SECRET: its own `ed25519:` key (tokens are then
+signed as `caller`, see service_auth.py) or, in development, the shared secret. Tokens live
+INTERNAL_TOKEN_TTL_SECONDS (given, else the running app's setting, else the environment's).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .request_id import HEADER as REQUEST_ID_HEADER, current_request_id
-from .service_auth import mint_internal_token
+from .service_auth import mint_internal_token, token_ttl_seconds
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -21,11 +25,13 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 class ServiceClient:
     def __init__(self, base_url: str, audience: str, caller: str, secret: str,
                  connect_timeout: float = 1.0, read_timeout: float = 5.0,
-                 retries: int = 2, backoff: float = 0.1, pool_size: int = 20):
+                 retries: int = 2, backoff: float = 0.1, pool_size: int = 20,
+                 ttl_seconds: int | None = None):
         self.base_url = base_url.rstrip("/")
         self.audience = audience
         self.caller = caller
         self._secret = secret
+        self.ttl_seconds = ttl_seconds
         self.timeout = (connect_timeout, read_timeout)
         retry = Retry(
             total=retries, connect=retries, read=retries, status=retries,
@@ -39,7 +45,8 @@ class ServiceClient:
         self.session.mount("https://", adapter)
 
     def headers_for(self, subject: str | None = None, roles: tuple[str, ...] = ()) -> dict[str, str]:
-        token = mint_internal_token(self._secret, self.audience, self.caller, subject, roles)
+        ttl = self.ttl_seconds or token_ttl_seconds()
+        token = mint_internal_token(self._secret, self.audience, self.caller, subject, roles, ttl)
         headers = {"Authorization": f"Bearer {token}"}
         request_id = current_request_id()
         if request_id:

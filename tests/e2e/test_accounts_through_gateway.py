@@ -143,12 +143,15 @@ def test_closing_needs_a_zero_balance(gateway, admin):
     _customer, caller = new_customer(gateway)
     funded, empty = open_account(caller), open_account(caller)
     deposit(admin, funded["id"], "10.00")
+    # The ledger decides (balance or holds not zero) and closes its side before the answer.
     problem(caller.call("POST", f"/api/v1/accounts/{funded['id']}/close"), 409, "account_not_empty")
-    # Closing asks the ledger for the balance: wait until the outbox has told it of the account.
-    assert eventually(lambda: caller.call("GET", f"/api/v1/accounts/{empty['id']}/transactions").status_code == 200)
     closed = caller.call("POST", f"/api/v1/accounts/{empty['id']}/close")
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
+    # Closed in the ledger already: no deposit can land in it.
+    late = admin.call("POST", "/api/v1/admin/deposits", headers={"Idempotency-Key": str(uuid.uuid4())},
+                      json={"account_id": empty["id"], "amount": "1.00", "currency": "EUR"})
+    problem(late, 409, "account_closed")
 
 
 def test_admin_freeze_stops_money_and_is_audited(gateway, admin):
@@ -159,13 +162,9 @@ def test_admin_freeze_stops_money_and_is_audited(gateway, admin):
 
     frozen = admin.call("POST", f"/api/v1/admin/accounts/{source['id']}/freeze")
     assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"
+    # In force in the ledger before the freeze answered: the very next transfer is refused.
     transfer = {"from_account_id": source["id"], "to_account_id": target["id"], "amount": "5.00", "currency": "EUR"}
-    def attempt():  # the ledger applies the status change from the outbox event
-        response = caller.call("POST", "/api/v1/transfers", json=transfer, headers={"Idempotency-Key": str(uuid.uuid4())})
-        return response if response.status_code == 409 else None
-
-    refused = eventually(attempt, timeout=10)
-    assert refused is not None, "the ledger never refused a transfer from the frozen account"
+    refused = caller.call("POST", "/api/v1/transfers", json=transfer, headers={"Idempotency-Key": str(uuid.uuid4())})
     problem(refused, 409, "account_frozen")
 
     assert admin.call("POST", f"/api/v1/admin/accounts/{source['id']}/unfreeze").json()["status"] == "active"
@@ -173,3 +172,52 @@ def test_admin_freeze_stops_money_and_is_audited(gateway, admin):
     assert audit.status_code == 200
     actions = [entry["action"] for entry in audit.json()["items"]]
     assert actions == ["account.unfrozen", "account.frozen", "account.opened"]
+
+
+def test_credit_only_after_kyc_and_in_force_in_the_ledger_at_once(gateway, admin):
+    customer, caller = new_customer(gateway)
+    assert customer["kyc_status"] == "unverified"
+    refused = caller.call("POST", "/api/v1/accounts", json={"type": "credit_card", "currency": "EUR"})
+    problem(refused, 403, "kyc_required")
+    checking = open_account(caller)
+    assert checking["overdraft_limit"] == "0.00"
+
+    found = admin.call("GET", "/api/v1/admin/customers", params={"email": customer["email"].upper()})
+    assert found.status_code == 200, found.text
+    assert [c["id"] for c in found.json()["items"]] == [customer["id"]]
+    problem(caller.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc", json={"status": "verified"}),
+            403, "forbidden")
+    verified = admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
+                          json={"status": "verified", "note": "passport checked"})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["kyc_status"] == "verified"
+    assert caller.call("GET", "/api/v1/me").json()["kyc_status"] == "verified"
+
+    card = open_account(caller, type="credit_card")
+    assert card["overdraft_limit"] == "0.00"  # opening grants no credit
+    granted = admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "750.00"})
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["overdraft_limit"] == "750.00"
+    # Immediately after the PATCH answered (no waiting for the outbox), the ledger has the line:
+    # the card, at balance 0, pays out up to it and not a cent more.
+    def spend(amount: str) -> requests.Response:
+        return caller.call("POST", "/api/v1/transfers", headers={"Idempotency-Key": str(uuid.uuid4())},
+                           json={"from_account_id": card["id"], "to_account_id": checking["id"], "amount": amount,
+                                 "currency": "EUR"})
+
+    first = spend("700.00")
+    assert first.status_code == 201, first.text
+    view = caller.call("GET", f"/api/v1/accounts/{card['id']}").json()
+    # available_balance is balance less holds (API.md); the credit line is what may go below it.
+    assert (view["overdraft_limit"], view["balance"], view["available_balance"]) == ("750.00", "-700.00", "-700.00")
+    problem(spend("50.01"), 422, "insufficient_funds")
+
+    audit = admin.call("GET", "/api/v1/admin/audit-logs", params={"customer_id": customer["id"]})
+    actions = [entry["action"] for entry in audit.json()["items"]]
+    assert "account.limit_changed" in actions and "customer.kyc_verified" in actions
+    rejected = admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc", json={"status": "rejected"})
+    assert rejected.status_code == 200
+    problem(admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "900.00"}),
+            409, "kyc_required")
+    problem(admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "-1"}),
+            422, "validation_error")

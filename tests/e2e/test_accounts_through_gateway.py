@@ -221,3 +221,22 @@ def test_credit_only_after_kyc_and_in_force_in_the_ledger_at_once(gateway, admin
             409, "kyc_required")
     problem(admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "-1"}),
             422, "validation_error")
+
+
+def test_a_kyc_decision_is_in_the_ledger_when_it_answers(gateway, admin):
+    customer, caller = new_customer(gateway)
+    _other, other = new_customer(gateway)
+    source, payee = open_account(caller), open_account(other)
+    deposit(admin, source["id"], "20.00")
+    deposit(admin, payee["id"], "1.00")  # the ledger knows the payee's account too
+
+    def pay() -> requests.Response:
+        return caller.call("POST", "/api/v1/transfers", headers={"Idempotency-Key": str(uuid.uuid4())},
+                           json={"from_account_id": source["id"], "to_account_id": payee["id"], "amount": "5.00",
+                                 "currency": "EUR"})
+
+    problem(pay(), 403, "kyc_required")  # unverified: own accounts only
+    verified = admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc", json={"status": "verified"})
+    assert verified.status_code == 200, verified.text
+    paid = pay()  # at once, without waiting for customer.kyc_changed to travel
+    assert paid.status_code == 201, paid.text

@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 KUSTOMIZE_VERSION := v5.5.0
 KUSTOMIZE := .cache/kustomize/$(KUSTOMIZE_VERSION)/kustomize
 
-.PHONY: up down test migrate clean install help backup restore seed
+.PHONY: up down test migrate clean install help backup restore seed fuzz
 
 help:
 	@echo "make up       run the whole suite locally (stores, migrations, four apps); Ctrl-C stops it"
 	@echo "make down     stop a suite started by 'make up' from another shell"
 	@echo "make test     run every test against real PostgreSQL and MongoDB-wire servers"
+	@echo "make fuzz     the long schemathesis pass over the gateway's OpenAPI (FUZZ_EXAMPLES=150 per operation and role)"
 	@echo "make migrate  apply PostgreSQL (Alembic) and MongoDB migrations to the local stores"
 	@echo "make clean    remove local data (.data/); the venv and build cache stay"
 	@echo "make seed     load the bank's scale (25,000 customers, 1,000,000 transactions) into an empty suite"
@@ -45,8 +46,19 @@ $(KUSTOMIZE):
 	@command -v go >/dev/null || { echo "Go is not installed: the deploy tests build kustomize with it"; exit 1; }
 	GOBIN=$(CURDIR)/$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
+# The schemathesis pass (tests/security/test_fuzz.py): short and deterministic inside `make test`,
+# long and randomised, with schemathesis' coverage phase, in `make fuzz`; its figures go to FUZZ_REPORT.
+FUZZ_SHORT_EXAMPLES ?= 30
+FUZZ_EXAMPLES ?= 150
+FUZZ_REPORT ?= .data/fuzz-report.json
+
 test: install $(KUSTOMIZE)
-	KUSTOMIZE=$(CURDIR)/$(KUSTOMIZE) $(PY) -m pytest $(PYTEST_ARGS)
+	KUSTOMIZE=$(CURDIR)/$(KUSTOMIZE) FUZZ_EXAMPLES=$(FUZZ_SHORT_EXAMPLES) $(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: install
+	mkdir -p $(dir $(FUZZ_REPORT))
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_COVERAGE=1 FUZZ_REPORT=$(FUZZ_REPORT) \
+		$(PY) -m pytest tests/security/test_fuzz.py $(PYTEST_ARGS)
 
 clean:
 	@if test -x $(PY); then $(PY) -m devstack clean; else rm -rf .data; fi

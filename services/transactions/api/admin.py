@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 from services.common.problems import flatten_messages
 from services.common.request_id import current_request_id
@@ -45,16 +46,23 @@ def deposit(body):
 def batch(body):
     """Up to 1,000 transfers, each with its own idempotency_key; answered per item."""
     who = admin_actor()
-    items, results = _parse_items(body["items"])
+    items, invalid = _parse_items(body["items"])
     session = request_session()
-    posted_items = post_batch(session, who.name, request.path, items, planned_transfer_json, _problem,
-                              request_id=current_request_id())
-    for result in posted_items:
-        results[result.index] = {"index": result.index, "status": result.status, "body": result.body}
-        if body["notify"] and result.entry is not None:
-            publish(current_app, session, "transfer.posted",
-                    transfer_posted(result.entry, result.body["created_at"]))
-    session.commit()
+
+    def post_all() -> dict[int, dict]:
+        results = dict(invalid)
+        posted_items = post_batch(session, who.name, request.path, items, planned_transfer_json, _problem,
+                                  request_id=current_request_id())
+        for result in posted_items:
+            results[result.index] = {"index": result.index, "status": result.status, "body": result.body}
+            if body["notify"] and result.entry is not None:
+                publish(current_app, session, "transfer.posted",
+                        transfer_posted(result.entry, result.body["created_at"]))
+        session.commit()
+        return results
+
+    # A lock timeout or deadlock re-runs the whole batch (bounded), then 503 with Retry-After.
+    results = retry_transient(post_all, before_retry=session.rollback)
     ordered = [results[i] for i in sorted(results)]
     return {"items": ordered,
             "posted": sum(1 for r in ordered if r["status"] == 201),

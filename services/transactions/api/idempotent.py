@@ -1,4 +1,18 @@
-"""Money writes under an Idempotency-Key: claim, act, store the answer, commit, all at once."""
+"""Money writes under an Idempotency-Key: claim, act, store the answer, commit, all at once.
+
+API.md "Idempotency, completed": a write refused for a business reason (insufficient
+funds, a frozen or closed account, KYC, a reversal not allowed, ...) is stored under its
+key like a success and replayed for the key's lifetime, whatever changed since; the action
+runs inside a savepoint so the refusal is stored without anything the action wrote.
+Not stored, so the client may fix and resend under the same key: validation errors (the
+schema answers them before the key is claimed), auth errors, a key used with another body,
+and 404 (an account the ledger does not know yet may arrive). Every replay carries
+`Idempotent-Replayed: true`.
+
+A lock timeout, deadlock or serialization failure re-runs the whole unit (claim included)
+a bounded number of times (services.common.db_errors.retry_transient); after that the
+store error handler answers 503 with Retry-After.
+"""
 from __future__ import annotations
 
 import uuid
@@ -7,12 +21,16 @@ from typing import Callable
 from flask import Response, json, request
 from sqlalchemy.orm import Session
 
-from services.common.problems import Problem
+from services.common.db_errors import retry_transient
+from services.common.problems import MEDIA_TYPE, Problem, problem_response
 from services.common.sql import request_session
 
+from ..ledger.errors import STATUS, LedgerError, stored_refusal
 from ..ledger.idempotency import claim, record, request_fingerprint
 
 HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+ATTEMPTS = 3
 # action(session) -> (status, body, resource id); it runs in the key's transaction.
 Action = Callable[[Session], tuple[int, dict, uuid.UUID | None]]
 
@@ -26,21 +44,38 @@ def required_key() -> str:
     return key
 
 
+def problem_body(error: LedgerError) -> dict:
+    """The refusal exactly as the app's LedgerError handler answers it."""
+    return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra).get_json()
+
+
 def idempotent_write(scope: str, action: Action) -> Response:
     key = required_key()
     session = request_session()
     fingerprint = request_fingerprint(request.method, request.path, request.get_json(silent=True) or {})
+    return retry_transient(lambda: _attempt(session, scope, key, fingerprint, action),
+                           attempts=ATTEMPTS, before_retry=session.rollback)
+
+
+def _attempt(session: Session, scope: str, key: str, fingerprint: str, action: Action) -> Response:
     stored = claim(session, scope, key, fingerprint)
     if stored is not None:
         session.rollback()
         return _json(stored.body, stored.status_code, replayed=True)
-    status, body, resource_id = action(session)
+    try:
+        with session.begin_nested():
+            status, body, resource_id = action(session)
+    except LedgerError as error:
+        if not stored_refusal(error):
+            raise
+        status, body, resource_id = STATUS[type(error)], problem_body(error), None
     record(session, scope, key, status, body, resource_id)
     session.commit()
     return _json(body, status, replayed=False)
 
 
 def _json(body: dict, status: int, replayed: bool) -> Response:
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+    response = Response(json.dumps(body), status=status,
+                        mimetype=MEDIA_TYPE if status >= 400 else "application/json")
+    response.headers[REPLAYED] = "true" if replayed else "false"
     return response

@@ -3,7 +3,9 @@
 All accounts of the batch are locked at once in id order (so concurrent batches cannot
 deadlock), every item is planned in memory against them, and the accepted ones are
 written with a few bulk statements. An item that breaks a rule is answered with its
-problem and writes nothing, its idempotency key included; the others go on.
+problem and moves no money; its refusal is stored under its key and replayed like a
+single transfer's (a 404 is not, so it can be retried); the others go on. Keys are claimed
+in sorted order, like the account locks, so two batches sharing keys cannot deadlock.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..models import idempotency_keys
 from .accounts import lock_accounts_in_order
-from .errors import STATUS, IdempotencyKeyReused, LedgerError, NotFound
+from .errors import STATUS, IdempotencyKeyReused, LedgerError, NotFound, stored_refusal
 from .idempotency import claim_many, record_many, request_fingerprint
 from .posting import PlannedEntry, plan_entry, write_entries
 
@@ -73,6 +75,7 @@ def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
         session, [i.from_account_id for i in fresh] + [i.to_account_id for i in fresh])
     planned: list[tuple[BatchItem, PlannedEntry]] = []
     refused: list[BatchItem] = []
+    answers: list[tuple[str, int, dict[str, Any], Any]] = []
     for item in fresh:
         try:
             for account_id in (item.from_account_id, item.to_account_id):
@@ -84,19 +87,22 @@ def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
                                description=item.description, category=item.category,
                                initiated_by=scope, request_id=request_id)
         except LedgerError as error:
-            results[item.index] = ItemResult(item.index, STATUS[type(error)], problem(error))
-            refused.append(item)
+            result = ItemResult(item.index, STATUS[type(error)], problem(error))
+            results[item.index] = result
+            if stored_refusal(error):  # replayed under its key, like a single transfer's refusal
+                answers.append((item.key, result.status, result.body, None))
+            else:
+                refused.append(item)
             continue
         planned.append((item, entry))
 
     created = write_entries(session, [entry for _, entry in planned], accounts)
-    answers = []
     for item, entry in planned:
         body = answer(entry, created[entry.id])
         answers.append((item.key, 201, body, entry.id))
         results[item.index] = ItemResult(item.index, 201, body, entry)
     record_many(session, scope, answers)
-    if refused:  # nothing is kept for a refused item, so its key can be retried
+    if refused:  # a 404 keeps no key, so it can be retried once the account is known
         session.execute(delete(idempotency_keys).where(
             idempotency_keys.c.scope == scope,
             idempotency_keys.c.key.in_([i.key for i in refused])))

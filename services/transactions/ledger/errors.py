@@ -85,7 +85,12 @@ STATUS = {
     OverdraftInUse: 409,
 }
 
-# Refusals for a business reason: stored under the Idempotency-Key and replayed for its
-# lifetime (API.md "Idempotency, completed"). Validation (422 validation_error), auth and
-# key errors are not: the client may fix and resend them.
-NOT_STORED = (IdempotencyKeyReused,)
+# Refusals for a business reason are stored under the Idempotency-Key and replayed for its
+# lifetime (API.md "Idempotency, completed"). These are not, so the client may resend under
+# the same key: a key reused with another body, and 404 (an account the ledger does not
+# know yet may still arrive by its event). Validation and auth errors never reach the key.
+NOT_STORED = (IdempotencyKeyReused, NotFound)
+
+
+def stored_refusal(error: LedgerError) -> bool:
+    return not isinstance(error, NOT_STORED)

@@ -3,8 +3,9 @@
 The key row is claimed with INSERT ... ON CONFLICT DO NOTHING in the same transaction as
 the write it guards. A second request with the same key waits on that insert until the
 first commits (then replays its stored response) or rolls back (then goes ahead itself),
-so two concurrent requests with one key make one effect. Failed requests write nothing,
-their key included, so a client may retry them.
+so two concurrent requests with one key make one effect. A business refusal is stored
+like a success (api/idempotent.py); a 404 or an error the request never got past keeps no
+key, so a client may retry it.
 """
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ class Claims:
 def claim_many(session: Session, scope: str, fingerprints: dict[str, str]) -> Claims:
     if not fingerprints:
         return Claims(set(), {}, set())
-    keys = list(fingerprints)
+    # Sorted: two batches sharing keys take their row locks in one order, never in a cycle.
+    keys = sorted(fingerprints)
     mine = set(session.execute(_CLAIM_MANY, {
         "scope": scope, "keys": keys, "hashes": [fingerprints[k] for k in keys]}).scalars())
     stored: dict[str, StoredResponse] = {}
@@ -112,6 +114,7 @@ def record_many(session: Session, scope: str, answers: list[tuple[str, int, dict
 _CLAIM_MANY = text("""
     INSERT INTO idempotency_keys (scope, key, request_hash)
     SELECT :scope, key, hash FROM unnest(CAST(:keys AS text[]), CAST(:hashes AS text[])) AS claim(key, hash)
+     ORDER BY key
     ON CONFLICT (scope, key) DO NOTHING
     RETURNING key
 """)

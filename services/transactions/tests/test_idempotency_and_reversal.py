@@ -42,11 +42,74 @@ def test_keys_are_scoped_per_customer(client, funded):
     assert response.status_code == 201 and response.get_json()["from_account_id"] == bob
 
 
-def test_a_refused_request_keeps_no_key_so_it_can_be_retried(client, funded):
+def test_a_business_refusal_is_stored_and_replayed_whatever_changed(client, funded, ledger_counts):
     alice, bob = funded
-    assert transfer(client, "alice", alice, bob, "150.00", key="k-3").status_code == 422
-    deposit(client, alice, "100.00")
-    assert transfer(client, "alice", alice, bob, "150.00", key="k-3").status_code == 201
+    first = transfer(client, "alice", alice, bob, "150.00", key="k-3")
+    assert first.status_code == 422 and first.get_json()["code"] == "insufficient_funds"
+    assert first.headers["Idempotent-Replayed"] == "false"
+    deposit(client, alice, "100.00")  # the money arrives
+    before = ledger_counts()
+    again = transfer(client, "alice", alice, bob, "150.00", key="k-3")
+    assert (again.status_code, again.get_json()) == (422, first.get_json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Content-Type"] == "application/problem+json"
+    assert ledger_counts() == before and balance(client, alice) == "200.00"
+    # Another body under the key is still refused as a reuse.
+    reused = transfer(client, "alice", alice, bob, "15.00", key="k-3")
+    assert reused.get_json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("code", ["account_frozen", "kyc_required", "reversal_not_allowed"])
+def test_other_business_refusals_are_replayed_too(client, funded, code):
+    from .factories import change_status, set_kyc
+    alice, bob = funded
+    if code == "account_frozen":
+        change_status(client, bob, "frozen")
+        request = lambda: transfer(client, "alice", alice, bob, "1.00", key="k-r")  # noqa: E731
+        undo = lambda: change_status(client, bob, "active")  # noqa: E731
+    elif code == "kyc_required":
+        set_kyc(client, "alice", "pending", version=2)
+        request = lambda: transfer(client, "alice", alice, bob, "1.00", key="k-r")  # noqa: E731
+        undo = lambda: set_kyc(client, "alice", "verified", version=3)  # noqa: E731
+    else:
+        sent = transfer(client, "alice", alice, bob, "1.00").get_json()
+        request = lambda: reverse(client, "alice", sent["id"], key="k-r")  # noqa: E731
+        undo = lambda: None  # noqa: E731
+    first = request()
+    assert first.status_code in (403, 409) and first.get_json()["code"] == code
+    undo()
+    again = request()
+    assert (again.status_code, again.get_json(), again.headers["Idempotent-Replayed"]) == \
+        (first.status_code, first.get_json(), "true")
+
+
+def test_validation_errors_and_404_keep_no_key(client, funded):
+    alice, bob = funded
+    bad = transfer(client, "alice", alice, bob, "1.001", key="k-v")
+    assert bad.status_code == 422 and bad.get_json()["code"] == "validation_error"
+    fixed = transfer(client, "alice", alice, bob, "1.00", key="k-v")  # another body, same key: fine
+    assert fixed.status_code == 201 and fixed.headers["Idempotent-Replayed"] == "false"
+    missing = transfer(client, "alice", alice, "acc-later", "1.00", key="k-404")
+    assert missing.status_code == 404
+    later = open_account(client, "carol", account_id="acc-later")
+    assert transfer(client, "alice", alice, later, "1.00", key="k-404").status_code == 201
+
+
+def test_a_batch_item_refusal_is_replayed_under_its_key(client, funded):
+    from .factories import admin_headers
+    alice, bob = funded
+    item = {"idempotency_key": "b-1", "from_account_id": alice, "to_account_id": bob, "amount": "500.00",
+            "currency": "EUR"}
+
+    def send():
+        return client.post("/api/v1/admin/transfers/batch", headers=admin_headers(),
+                           json={"items": [item], "notify": False}).get_json()["items"][0]
+
+    first = send()
+    assert first["status"] == 422 and first["body"]["code"] == "insufficient_funds"
+    deposit(client, alice, "1000.00")
+    assert send() == first
+    assert balance(client, alice) == "1100.00"
 
 
 def test_concurrent_requests_with_one_key_make_one_transfer(transactions_app, funded, ledger_counts):
@@ -92,7 +155,7 @@ def test_a_second_reversal_is_409(client, funded, ledger_counts):
     before = ledger_counts()
     again = reverse(client, "bob", sent["id"], key="r2")
     assert again.status_code == 409 and again.get_json()["code"] == "already_reversed"
-    assert ledger_counts() == before
+    assert ledger_counts()[:3] == before[:3]  # no entry, posting or event (the refusal is kept under r2)
 
 
 def test_a_reversal_cannot_take_money_the_receiver_has_spent(client, funded):

@@ -460,14 +460,21 @@ def generated_secrets() -> dict[str, str]:
     import secrets as random_secrets
 
     from cryptography.fernet import Fernet
+    from services.common.service_auth import generate_signing_key, trusted_keys_text
     values = {}
+    internal_keys = {}
     for name in read_env_file(ENV_EXAMPLE):
-        if name == "PII_ENCRYPTION_KEYS":
+        if name.endswith("_INTERNAL_TOKEN_SECRET"):
+            internal_keys[name.removesuffix("_INTERNAL_TOKEN_SECRET").lower()] = values[name] = generate_signing_key()
+        elif name == "INTERNAL_TRUSTED_KEYS":
+            continue  # the public keys of the ones above, once they are made
+        elif name == "PII_ENCRYPTION_KEYS":
             values[name] = "v1:" + Fernet.generate_key().decode()
         elif name == "JWT_SIGNING_KEYS":
             values[name] = "k1:" + random_secrets.token_hex(32)
         else:
             values[name] = random_secrets.token_hex(32)
+    values["INTERNAL_TRUSTED_KEYS"] = trusted_keys_text(internal_keys)
     return values
 
 

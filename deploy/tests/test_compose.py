@@ -238,8 +238,8 @@ def test_secrets_come_from_the_env_file_and_every_one_is_documented():
 
 def test_compose_refuses_to_start_without_a_secret():
     variables = generated_secrets()
-    del variables["INTERNAL_TOKEN_SECRET"]
-    with pytest.raises(KeyError, match="INTERNAL_TOKEN_SECRET"):
+    del variables["ACCOUNTS_INTERNAL_TOKEN_SECRET"]
+    with pytest.raises(KeyError, match="ACCOUNTS_INTERNAL_TOKEN_SECRET"):
         interpolate(load_compose(), variables)
 
 

@@ -112,6 +112,7 @@ def test_runtime_settings(service):
     assert env["PYTHONPATH"] == "/app"
     assert env["PROMETHEUS_MULTIPROC_DIR"]
     assert env["FINOVA_SERVICE"] == service
+    assert env["FINOVA_ENV"] == "production"  # weak or published secrets stop the app at start
     assert final.last("STOPSIGNAL").args == "SIGTERM"
     assert str(port) in final.last("EXPOSE").args.split()
     assert final.last("WORKDIR").args == "/app"
@@ -215,8 +216,8 @@ def test_the_app_builds_from_the_image_contents_and_the_compose_environment(serv
     _path, conf, factory, port = SERVICES[service]
     module, _, call = factory.partition(":")
     image_env = env_of(parse_dockerfile(ROOT / SERVICES[service][0]).final)
-    env = {"HOST": image_env["HOST"], "PORT": image_env["PORT"], "OUTBOX_RELAY": "false",
-           **compose_service_env(service)}
+    env = {"HOST": image_env["HOST"], "PORT": image_env["PORT"], "FINOVA_ENV": image_env["FINOVA_ENV"],
+           "OUTBOX_RELAY": "false", **compose_service_env(service)}
     env["OUTBOX_RELAY"] = "false"  # no background thread against a store that is not there
     code = (f"import runpy, {module} as m\n"
             f"conf = runpy.run_path({conf!r})\n"

@@ -388,3 +388,61 @@ def test_dev_runs_single_instance_stores_on_the_same_per_service_hosts(rendered)
     data = next(c["data"] for name, c in _of(docs, "ConfigMap").items() if name.startswith("finova-config"))
     assert data["ACCOUNTS_PGHOST"] == data["TRANSACTIONS_PGHOST"] == "postgres"
     assert not _of(docs, "Cluster")
+
+
+# --- exposure and identity (issue 13) ------------------------------------------------------------
+
+def _ingress_routes(ingress: dict, path: str) -> bool:
+    """Whether the Ingress sends this request path anywhere (Kubernetes path matching:
+    Exact is the whole path, Prefix matches whole path elements)."""
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            declared = entry["path"].rstrip("/") or "/"
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            if entry["pathType"] == "Prefix" and (declared == "/" or path == declared
+                                                 or path.startswith(declared + "/")):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_ingress_routes_only_the_public_paths(rendered, target):
+    ingress = _of(rendered[target], "Ingress")["gateway"]
+    for path in ("/api/v1/accounts", "/api/v1/openapi.json", "/docs/", "/docs/index.html", "/healthz"):
+        assert _ingress_routes(ingress, path), path
+    for path in ("/metrics", "/readyz", "/readyz/", "/internal/auth/login", "/", "/apix", "/healthz/x",
+                 "/metrics/", "/docsx"):
+        assert not _ingress_routes(ingress, path), path
+
+
+@pytest.mark.parametrize("target", ("overlays/dev", "overlays/prod"))
+def test_the_gateway_trusts_exactly_the_ingress_hop(rendered, target):
+    gateway = _of(rendered[target], "Deployment")["gateway"]
+    env = {e["name"]: e.get("value") for e in gateway["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TRUSTED_PROXY_HOPS"] == "1"
+
+
+def _secret_ref(container: dict, name: str) -> dict:
+    [entry] = [e for e in container["env"] if e["name"] == name]
+    return entry["valueFrom"]["secretKeyRef"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_app_runs_in_production_mode_with_a_signing_key_of_its_own(rendered, target):
+    deployments = _of(rendered[target], "Deployment")
+    keys = set()
+    for app in APPS:
+        container = deployments[app]["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["FINOVA_ENV"] == "production", app
+        ref = _secret_ref(container, "INTERNAL_TOKEN_SECRET")
+        assert (ref["name"], ref["key"]) == ("finova-internal-token", f"{app}-key"), app
+        keys.add(ref["key"])
+        if app != "gateway":  # the gateway receives no internal tokens
+            assert _secret_ref(container, "INTERNAL_TRUSTED_KEYS")["key"] == "trusted-keys", app
+    assert len(keys) == len(APPS)
+    cronjobs = _of(rendered[target], "CronJob")
+    for name, service in (("accounts-outbox-relay", "accounts"), ("transactions-outbox-relay", "transactions")):
+        container = cronjobs[name]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert _secret_ref(container, "INTERNAL_TOKEN_SECRET")["key"] == f"{service}-key", name

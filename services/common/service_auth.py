@@ -323,7 +323,7 @@ def _keygen(names: list[str]) -> int:
     """Print a fresh key per service and the INTERNAL_TRUSTED_KEYS line for all of them."""
     keys = {name: generate_signing_key() for name in names or SERVICES}
     for name, key in keys.items():
-        print(f"INTERNAL_TOKEN_SECRET_{name.upper()}={key}")
+        print(f"{name.upper()}_INTERNAL_TOKEN_SECRET={key}")
     print(f"INTERNAL_TRUSTED_KEYS={trusted_keys_text(keys)}")
     return 0
 

@@ -211,6 +211,10 @@ def test_credit_only_after_kyc_and_in_force_in_the_ledger_at_once(gateway, admin
     # available_balance is balance less holds (API.md); the credit line is what may go below it.
     assert (view["overdraft_limit"], view["balance"], view["available_balance"]) == ("750.00", "-700.00", "-700.00")
     problem(spend("50.01"), 422, "insufficient_funds")
+    # The ledger refuses a line below what is already used, and then nothing changes here either.
+    problem(admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "500.00"}),
+            409, "overdraft_in_use")
+    assert caller.call("GET", f"/api/v1/accounts/{card['id']}").json()["overdraft_limit"] == "750.00"
 
     audit = admin.call("GET", "/api/v1/admin/audit-logs", params={"customer_id": customer["id"]})
     actions = [entry["action"] for entry in audit.json()["items"]]

@@ -47,12 +47,6 @@ class AccountFrozen(Problem):
         super().__init__(409, "account_frozen", "The account is frozen.")
 
 
-class AccountNotEmpty(Problem):
-    def __init__(self, balance: str):
-        super().__init__(409, "account_not_empty", "Only an account with a zero balance can be closed.",
-                         balance=balance)
-
-
 class StaleVersion(Problem):
     def __init__(self, etag: str):
         super().__init__(412, "precondition_failed", "The account changed since you read it.",

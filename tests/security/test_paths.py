@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_nothing_under_internal_is_reachable_through_the_gateway(gateway, intrud
 def test_the_refresh_token_hash_trick_of_the_issue_gives_no_session(gateway, intruder):
     """Issue 13, finding 1: a login through traversal with a hash the attacker chose, then
     /auth/refresh with the token behind that hash. Neither step may work."""
-    chosen = "frt_attacker-chosen-refresh-token-value-000000000"
+    chosen = "frt_" + secrets.token_urlsafe(32)  # shaped like the gateway's own
     body = json.dumps({"email": intruder.email, "password": "Correct-Horse-42-battery",
                        "refresh_token_hash": hashlib.sha256(chosen.encode()).hexdigest()})
     login = send_raw(gateway, "POST", "/api/v1/me/../../../internal/auth/login", body, intruder.auth)

@@ -175,3 +175,30 @@ def test_make_seed_runs_both_seeds_end_to_end(accounts_db, transactions_db, owne
     assert make_seed.main(["--customers", "50", "--accounts-url", accounts_db.owner_url,
                            "--transactions-url", transactions_db.owner_url,
                            "--manifest", str(tmp_path / "again.csv")]) == 1
+
+
+def test_a_manifest_with_versions_and_kyc_seeds_them(ledger_engine, manifest, tmp_path):
+    """The accounts seed's newer manifest: the account's version and its owner's KYC state."""
+    with open(manifest, newline="") as handle:
+        rows = list(csv.reader(handle))
+    richer = tmp_path / "manifest-v2.csv"
+    with open(richer, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rows[0] + ["version", "kyc_status", "customer_version"])
+        for number, row in enumerate(rows[1:]):
+            writer.writerow(row + [7, "pending" if number < 10 else "verified", 2])
+    seed(ledger_engine, richer, transactions=200)
+    assert scalar(ledger_engine, "SELECT count(*) FROM ledger_accounts WHERE kind = 'customer' AND version = 7") == 80
+    # Accounts 0-9 belong to 5 customers (two accounts each).
+    assert scalar(ledger_engine, "SELECT count(*) FROM ledger_customers WHERE kyc_status = 'pending'") == 5
+    assert scalar(ledger_engine, "SELECT min(version) FROM ledger_customers") == 2
+
+
+def test_a_manifest_with_unknown_columns_is_refused(manifest, tmp_path):
+    with open(manifest, newline="") as handle:
+        rows = list(csv.reader(handle))
+    odd = tmp_path / "odd.csv"
+    with open(odd, "w", newline="") as handle:
+        csv.writer(handle).writerows([rows[0] + ["nickname"]] + [row + ["x"] for row in rows[1:]])
+    with pytest.raises(ValueError):
+        read_manifest(odd)

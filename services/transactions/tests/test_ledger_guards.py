@@ -5,17 +5,19 @@ import uuid
 import psycopg
 import pytest
 
-ACCOUNTS = [("g-a", "cust-a", "EUR"), ("g-b", "cust-b", "EUR"), ("g-usd", "cust-c", "USD")]
+# g-a is the bank's settlement account (it may go negative); the others are customers'.
+ACCOUNTS = [("g-a", None, "settlement", "EUR"), ("g-b", "cust-b", "customer", "EUR"),
+            ("g-usd", "cust-c", "customer", "USD")]
 
 
 @pytest.fixture
 def conn(transactions_db):
     """A connection as the app role, which is what the service runs as."""
     with psycopg.connect(transactions_db.app_url) as connection:
-        for account_id, customer, currency in ACCOUNTS:
-            connection.execute("INSERT INTO ledger_accounts (id, customer_id, kind, currency) "
-                               "VALUES (%s, %s, 'customer', %s)", (account_id, customer, currency))
-        connection.execute("UPDATE ledger_accounts SET may_go_negative = true WHERE id = 'g-a'")
+        for account_id, customer, kind, currency in ACCOUNTS:
+            connection.execute("INSERT INTO ledger_accounts (id, customer_id, kind, currency, may_go_negative) "
+                               "VALUES (%s, %s, %s, %s, %s)", (account_id, customer, kind, currency,
+                                                               kind != "customer"))
         connection.commit()
         yield connection
 
@@ -170,6 +172,13 @@ def test_a_balance_cannot_go_below_its_overdraft(conn):
     with pytest.raises(psycopg.errors.CheckViolation) as caught:
         entry(conn, [("g-b", -1, "EUR"), ("g-a", 1, "EUR")], amount=1)
     assert caught.value.diag.constraint_name == "balance_within_overdraft"
+    conn.rollback()
+
+
+def test_a_customer_account_cannot_be_given_unlimited_credit(conn):
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute("UPDATE ledger_accounts SET may_go_negative = true WHERE id = 'g-b'")
+    assert caught.value.diag.constraint_name == "only_bank_accounts_go_negative"
     conn.rollback()
 
 

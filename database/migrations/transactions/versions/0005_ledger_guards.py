@@ -4,7 +4,8 @@ What the database now refuses (the app checks first; these make a bug or a stray
 statement by the app role fail instead of corrupting the books):
 
 1. Holds count against the overdraft: `balance - held >= -overdraft_limit` (CHECK
-   balance_within_overdraft, replacing the one that ignored `held`).
+   balance_within_overdraft, replacing the one that ignored `held`); only the bank's own
+   accounts may go negative without limit (CHECK only_bank_accounts_go_negative).
 2. A balance changes only with postings that sum to the change. Design: the postings of an
    account form a chain in statement order (created_at, id):
    - BEFORE INSERT on postings (`postings_guard`, a plain trigger, so SET CONSTRAINTS cannot
@@ -60,6 +61,8 @@ UPDATE ledger_accounts SET version = 0;
 ALTER TABLE ledger_accounts
     DROP CONSTRAINT balance_within_overdraft,
     ADD CONSTRAINT balance_within_overdraft CHECK (may_go_negative OR balance - held >= -overdraft_limit),
+    -- Unlimited credit is for the bank's own accounts: one stray UPDATE must not grant it.
+    ADD CONSTRAINT only_bank_accounts_go_negative CHECK (NOT may_go_negative OR kind <> 'customer'),
     -- NOT VALID: enforced on every insert and update from now on, without failing the
     -- migration on a database where the old race already left money in a closed account
     -- (those rows are for the ledger check and a person; VALIDATE CONSTRAINT once cleared).
@@ -168,6 +171,7 @@ DROP FUNCTION ledger_posting_guard();
 DROP FUNCTION ledger_latest_posting(text);
 ALTER TABLE ledger_accounts
     DROP CONSTRAINT closed_account_is_empty,
+    DROP CONSTRAINT only_bank_accounts_go_negative,
     DROP CONSTRAINT balance_within_overdraft,
     ADD CONSTRAINT balance_within_overdraft CHECK (may_go_negative OR balance >= -overdraft_limit);
 DROP TABLE ledger_customers;

@@ -131,7 +131,7 @@ def close_account(session: Session, ledger: LedgerPort, customer_id: uuid.UUID, 
         raise AccountClosed()
     if account.status == "frozen":
         raise AccountFrozen()
-    _change(ledger, account, status="closed", closed_at=datetime.now(timezone.utc))
+    _change(session, ledger, account, status="closed", closed_at=datetime.now(timezone.utc))
     emit("account.closed", snapshot(account))
     audit.record(session, actor, "account.closed", "account", account.id, account.customer_id,
                  before={"status": "active"}, after={"status": "closed"})
@@ -147,7 +147,7 @@ def set_status(session: Session, ledger: LedgerPort, account_id: str, status: st
     if account.status == status:
         return account
     before = {"status": account.status}
-    _change(ledger, account, status=status)
+    _change(session, ledger, account, status=status)
     emit("account.status_changed", snapshot(account))
     audit.record(session, actor, "account.frozen" if status == "frozen" else "account.unfrozen", "account",
                  account.id, account.customer_id, before=before, after={"status": status})
@@ -173,7 +173,7 @@ def set_overdraft_limit(session: Session, ledger: LedgerPort, account_id: str, l
     if account.overdraft_limit == limit:
         return account
     before = {"overdraft_limit": format_amount(account.overdraft_limit, account.currency)}
-    _change(ledger, account, overdraft_limit=limit)
+    _change(session, ledger, account, overdraft_limit=limit)
     after = {"overdraft_limit": format_amount(limit, account.currency)}
     emit("account.limit_changed", snapshot(account))
     audit.record(session, actor, "account.limit_changed", "account", account.id, account.customer_id,
@@ -181,22 +181,19 @@ def set_overdraft_limit(session: Session, ledger: LedgerPort, account_id: str, l
     return account
 
 
-def _change(ledger: LedgerPort, account: BankAccount, **changes) -> None:
-    """Put the changed snapshot (next version) to the ledger, then apply it to the locked row.
+def _change(session: Session, ledger: LedgerPort, account: BankAccount, **changes) -> None:
+    """Apply a change to the locked row (next version), let the database check it, then put
+    the snapshot to the ledger.
 
-    If the ledger refuses or cannot be reached, the exception leaves the row untouched and
-    the request's transaction is rolled back: nothing changed on either side.
+    Flushed first, so a row the database refuses never reaches the ledger. If the ledger
+    refuses or cannot be reached, the exception propagates and the request's transaction is
+    rolled back: nothing changed on either side.
     """
-    proposed = snapshot(account) | {"version": account.version + 1}
-    for name, value in changes.items():
-        if name == "overdraft_limit":
-            proposed[name] = format_amount(value, account.currency)
-        elif name in proposed:
-            proposed[name] = value
-    ledger.put_account(proposed)
     for name, value in changes.items():
         setattr(account, name, value)
     _touch(account)
+    session.flush()
+    ledger.put_account(snapshot(account))
 
 
 def _touch(account: BankAccount) -> None:

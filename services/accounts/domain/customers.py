@@ -75,9 +75,10 @@ def decide_kyc(session: Session, ledger, customer_id: str, status: str, note: st
                actor: audit.Actor, emit: Callable[[str, dict], None]) -> Customer:
     """An admin's KYC decision: in force in the ledger before this commits (interface 2).
 
-    The customer row is locked, its version bumped and put to the ledger; only when the
-    ledger has it are the change, the audit entry and customer.kyc_changed written. The
-    same decision again is a no-op.
+    The customer row is locked, changed with its version bumped and flushed, then put to the
+    ledger; only when the ledger has it are the audit entry and customer.kyc_changed added
+    and the caller commits (a refusal rolls everything back). The same decision again is a
+    no-op.
     """
     try:
         key = uuid.UUID(customer_id)
@@ -89,10 +90,11 @@ def decide_kyc(session: Session, ledger, customer_id: str, status: str, note: st
     if customer.kyc_status == status:
         return customer
     before = {"kyc_status": customer.kyc_status}
-    ledger.put_customer(str(customer.id), status, customer.version + 1)
     customer.kyc_status = status
     customer.version += 1
     customer.updated_at = datetime.now(timezone.utc)
+    session.flush()  # the database's checks first; a refused row never reaches the ledger
+    ledger.put_customer(str(customer.id), status, customer.version)
     emit("customer.kyc_changed", {"customer_id": str(customer.id), "kyc_status": status,
                                   "version": customer.version})
     audit.record(session, actor, f"customer.kyc_{status}", "customer", customer.id, customer.id,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.common.amounts import AmountError, check_amount_text, from_minor, to_minor
 from services.common.currency import minor_units
+from services.common.input_rules import SafeText
 from services.common.outbox import RejectEvent, RetryLater
 from services.common.problems import Problem, flatten_messages
 
@@ -53,8 +54,8 @@ def _known_currency(code: str) -> None:
 class AccountSnapshotSchema(ma.Schema):
     """interface 1: the account as the accounts service has it after the change."""
 
-    account_id = ma.fields.String(required=True, validate=NAME)
-    customer_id = ma.fields.String(required=True, validate=NAME)
+    account_id = SafeText(required=True, validate=NAME)
+    customer_id = SafeText(required=True, validate=NAME)
     currency = ma.fields.String(required=True, validate=_known_currency)
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     overdraft_limit = ma.fields.String(load_default="0", allow_none=True)
@@ -74,8 +75,8 @@ class AccountSnapshotSchema(ma.Schema):
 
 
 class CustomerKycSchema(ma.Schema):
-    customer_id = ma.fields.String(required=True, validate=NAME)
-    kyc_status = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z_]{1,32}$"))
+    customer_id = SafeText(required=True, validate=NAME)
+    kyc_status = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z_]{1,32}\Z"))
     version = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=2**62))
 
 

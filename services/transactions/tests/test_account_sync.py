@@ -246,7 +246,10 @@ def test_a_refund_needs_no_kyc(client, unverified):
     assert balance(client, vera) == "50.00"
 
 
-def test_a_malformed_kyc_update_is_422(client):
-    response = client.put("/internal/ledger-customers/c-9", json={"kyc_status": "VERIFIED!", "version": 1},
+@pytest.mark.parametrize("kyc_status", ["VERIFIED!", "verified\n", "", 5, None])
+def test_a_malformed_kyc_update_is_422(client, owner_engines, kyc_status):
+    response = client.put("/internal/ledger-customers/c-9", json={"kyc_status": kyc_status, "version": 1},
                           headers=AS_ACCOUNTS)
     assert response.status_code == 422 and "kyc_status" in response.get_json()["errors"]
+    with owner_engines["transactions"].connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM ledger_customers")).scalar_one() == 0

@@ -176,7 +176,7 @@ class Customer:
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.fresh_token()}"}
 
     def fresh_token(self) -> str:
         """The access token, renewed by a new login once it is ten minutes old (it lives 15)."""

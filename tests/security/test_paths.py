@@ -80,6 +80,10 @@ def test_the_refresh_token_hash_trick_of_the_issue_gives_no_session(gateway, int
     "/api/v1/accounts/%u002e%u002e/internal",  # IIS-style escapes: not decoded by anyone here
     "/api/v1/accounts/..;/..;/internal/auth/login",  # Tomcat-style path parameters
     "/api/v1/accounts/%c0%ae%c0%ae/internal",  # overlong UTF-8 dots
+    "/api/v1/accounts/%ff%fe",  # not UTF-8 (Werkzeug keeps such escapes undecoded)
+    "/api/v1/accounts/%ED%A0%80",  # a lone surrogate, UTF-8 encoded
+    "/api/v1/accounts/%01%1b%7f",  # control characters
+    "/api/v1/accounts/" + "a" * 3000,  # a long id, under the request-line limit
 ])
 def test_lookalike_encodings_never_reach_a_service_unrouted(gateway, intruder, target):
     """Not named by the rules, so 400 or 404 are both right; a 2xx or a 5xx is not."""
@@ -95,3 +99,11 @@ def test_a_normal_path_still_works_after_the_rules(gateway, intruder):
     statement = send_raw(gateway, "GET", f"/api/v1/accounts/{intruder.account}/transactions?limit=5", None,
                          intruder.auth)
     assert statement.status == 200, statement.body
+
+
+@pytest.mark.parametrize("length", [5000, 9000])
+def test_a_request_line_too_long_is_a_414_problem(gateway, intruder, length):
+    """gunicorn refuses request lines past its limit (4,094 bytes by default) before any app
+    code runs; the answer must still be problem+json like every other error."""
+    response = send_raw(gateway, "GET", "/api/v1/accounts?cursor=" + "a" * length, None, intruder.auth)
+    assert_problem(response, 414)

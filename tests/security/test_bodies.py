@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from tests.support.tokens import auth_header
+
 from .conftest import assert_problem, key, send_raw
 
 pytestmark = [pytest.mark.e2e, pytest.mark.security]
@@ -231,3 +233,27 @@ def test_a_plain_amount_still_moves_money(gateway, owner):
         "currency": "EUR"}), {**owner.auth, **key()})
     assert back.status == 201, back.body
     assert balances(owner) == before
+
+
+# --- The same rules at each service, for whoever reaches one directly --------------------
+
+DIRECT = [("accounts", "POST", "/api/v1/accounts", "gateway"),
+          ("transactions", "POST", "/api/v1/transfers", "gateway"),
+          ("preferences", "PUT", "/api/v1/preferences", "gateway"),
+          ("transactions", "POST", "/internal/events", "accounts"),
+          ("preferences", "POST", "/internal/events", "transactions")]
+
+
+@pytest.mark.parametrize("service,method,path,caller", DIRECT, ids=[f"{s} {p}" for s, _m, p, _c in DIRECT])
+def test_each_service_refuses_deep_json_itself(suite, owner, service, method, path, caller):
+    headers = {**auth_header(service, owner.id, ("customer",), caller=caller), **key()}
+    response = send_raw(suite.url(service), method, path, "[" * 5000 + "]" * 5000, headers)
+    assert_problem(response, 400, "invalid_body")
+
+
+@pytest.mark.parametrize("service,method,path,caller", DIRECT[:3], ids=[f"{s} {p}" for s, _m, p, _c in DIRECT[:3]])
+def test_each_service_refuses_nul_itself(suite, owner, service, method, path, caller):
+    headers = {**auth_header(service, owner.id, ("customer",), caller=caller), **key()}
+    response = send_raw(suite.url(service), method, path, f'{{"description": "x{NUL}", "nickname": "y{NUL}", '
+                                                          f'"language": "e{NUL}"}}', headers)
+    assert_problem(response, 422, "validation_error")

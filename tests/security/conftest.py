@@ -274,7 +274,7 @@ def fuzz_customer(gateway, admin) -> Customer:
                             "amount": "1.00", "currency": "EUR"})
     assert moved.status_code == 201, moved.text
     items = eventually(lambda: fuzz.call("GET", "/api/v1/notifications").json().get("items"), timeout=30) or []
-    fuzz.fuzz_ids = {"account_id": fuzz.account, "from_account_id": fuzz.account,
+    fuzz.fuzz_ids = {"customer_id": fuzz.id, "account_id": fuzz.account, "from_account_id": fuzz.account,
                      "to_account_id": fuzz.second_account, "transfer_id": moved.json()["id"],
                      **({"notification_id": items[0]["id"]} if items else {})}
     admin.fuzz_ids = dict(fuzz.fuzz_ids)

@@ -28,7 +28,8 @@ RANDOM = os.environ.get("FUZZ_RANDOM", "") not in ("", "0")
 # 2,000 per role here) is the long pass's: it alone takes two minutes on two cores.
 COVERAGE = os.environ.get("FUZZ_COVERAGE", "") not in ("", "0")
 # Ids of real resources the fuzzer may aim at (some of the time) so it gets past "not found".
-AIMED_FIELDS = ("account_id", "from_account_id", "to_account_id", "transfer_id", "notification_id")
+AIMED_FIELDS = ("account_id", "from_account_id", "to_account_id", "transfer_id", "notification_id",
+                "customer_id")
 
 
 def problem_details(ctx, response, case):
@@ -94,7 +95,7 @@ def test_no_server_error_and_every_error_is_a_problem(case, fuzz_role):
 def _aim(case, ids: dict[str, str]) -> None:
     """Swap a generated id for a real one of the caller's half of the time (decided by the
     generated value itself, so Hypothesis still replays and shrinks the same case)."""
-    for container in (case.path_parameters, case.body if isinstance(case.body, dict) else None):
+    for container in (case.path_parameters, case.query, case.body if isinstance(case.body, dict) else None):
         if not container:
             continue
         for name in AIMED_FIELDS:

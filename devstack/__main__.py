@@ -67,9 +67,12 @@ def _load_demo_data(databases) -> None:
     """Demo customers, accounts and history on the first start (empty databases); `make seed`
     or FINOVA_DEMO_CUSTOMERS / FINOVA_DEMO_TRANSACTIONS give the bank's scale."""
     from services.accounts.seed import AlreadySeeded
+    from services.transactions.demo_rates import load_demo_rates
     from services.transactions.seed import SeedRefused
 
     from .seed import seed
+    if load_demo_rates(databases["transactions"].owner_url):  # only into a database without rates
+        _say("demo data: FX rates loaded")
     customers = int(os.environ.get("FINOVA_DEMO_CUSTOMERS", "100"))
     transactions = int(os.environ.get("FINOVA_DEMO_TRANSACTIONS", "5000"))
     if customers <= 0:

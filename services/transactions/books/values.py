@@ -1,0 +1,62 @@
+"""Checks and shapes shared by the books: currency codes, exact decimals, UTC dates."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from services.common.currency import minor_units
+from services.common.problems import Problem
+
+
+def known_currency(code: object, field: str = "currency") -> str:
+    """An ISO 4217 code with minor units, upper-cased; else 422 validation_error on `field`."""
+    if isinstance(code, str) and len(code) == 3 and code.isascii() and code.isalpha():
+        upper = code.upper()
+        if minor_units(upper) is not None:
+            return upper
+    raise Problem(422, "validation_error", "Unknown ISO 4217 currency.",
+                  errors={field: ["Unknown ISO 4217 currency."]})
+
+
+def invalid(field: str, message: str) -> Problem:
+    return Problem(422, "validation_error", message, errors={field: [message]})
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 1.084200000000 -> "1.0842", 100 -> "100"."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc_today() -> date:
+    return utc_now().date()
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def encode_cursor(*parts: object) -> str:
+    import base64
+    import json
+    raw = json.dumps([str(p) for p in parts]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, count: int) -> list[str]:
+    """The parts of a cursor this API gave out; else 422 validation_error on `cursor`."""
+    import base64
+    import binascii
+    import json
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        parts = None
+    if not isinstance(parts, list) or len(parts) != count or not all(isinstance(p, str) for p in parts):
+        raise invalid("cursor", "The cursor is not one this API gave out.")
+    return parts

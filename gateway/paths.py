@@ -82,19 +82,31 @@ class PathHygiene:
             # something the raw target did not show (it never should).
             problem = refusal(environ.get("PATH_INFO", "") or "/")
         if problem is not None:
-            environ = {**environ, ENVIRON_KEY: problem, "REQUEST_METHOD": "GET", "QUERY_STRING": "",
-                       "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO(b"")}
-            environ.pop("CONTENT_TYPE", None)
+            environ = neutered(environ, problem)
         return self.wsgi_app(environ, start_response)
 
 
+def neutered(environ, problem: Problem) -> dict:
+    """The request as no rule or handler can act on (GET, no query, no body), flagged with
+    the problem the before_request below answers."""
+    environ = {**environ, ENVIRON_KEY: problem, "REQUEST_METHOD": "GET", "QUERY_STRING": "",
+               "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO(b"")}
+    environ.pop("CONTENT_TYPE", None)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+    return environ
+
+
 def init_path_hygiene(app: Flask) -> None:
-    """Install the middleware and the before_request that answers a refusal.
+    """Install the middlewares (paths, then chunked bodies) and the before_request that
+    answers a refusal.
 
     Call right after create_service_app: the body and query rules it installs see only a
     neutered request, and this runs before the rate limits and authentication.
     """
-    app.wsgi_app = PathHygiene(app.wsgi_app)
+    from .bodies import ChunkedBodyLimit
+    # The path is judged first (outermost); a refused path's body is never read.
+    app.wsgi_app = PathHygiene(ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"]))
 
     @app.before_request
     def _refuse_bad_paths() -> None:

@@ -1,4 +1,4 @@
-"""Issue 13's traversal, against a real gunicorn gateway: the raw request target is judged
+"""Issue 13's traversal (and gunicorn's own refusals, and chunked bodies), against a real gunicorn gateway: the raw request target is judged
 (http.client sends the path exactly as written, like `curl --path-as-is`), so
 `/api/v1/me/../../../internal/auth/login` and its encoded variants are 400 `invalid_path`,
 `/internal/...` is 404, and the stand-in services behind the gateway never see any of them.
@@ -38,7 +38,7 @@ def recording(name, seen):
     @app.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def anything(rest):
         seen.append((name, request.environ.get("RAW_URI")))
-        return {"service": name, "status": "ok"}
+        return {"service": name, "status": "ok", "body_length": len(request.get_data())}
     return app
 
 
@@ -102,3 +102,48 @@ def test_a_clean_path_still_reaches_its_service(gateway):
     assert status == 200 and json.loads(raw)["service"] == "accounts", raw
     assert headers["Cache-Control"] == "no-store"
     assert seen == [("accounts", "/api/v1/me")]
+
+
+def chunked_request(port, path, body: bytes, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("POST", path)
+        for name, value in {**headers, "Transfer-Encoding": "chunked", "Content-Type": "application/json"}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        for start in range(0, len(body), 65536):
+            piece = body[start:start + 65536]
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        connection.send(b"0\r\n\r\n")
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_past_the_limit_is_413_and_one_within_it_arrives_whole(gateway):
+    port, seen = gateway
+    seen.clear()
+    big = json.dumps({"nickname": "x" * (1024 * 1024 + 10)}).encode()
+    status, headers, raw = chunked_request(port, "/api/v1/accounts", big, access_header())
+    assert status == 413 and json.loads(raw)["code"] == "payload_too_large", raw
+    assert seen == []
+    small = json.dumps({"nickname": "y" * 200_000}).encode()
+    status, headers, raw = chunked_request(port, "/api/v1/accounts", small, access_header())
+    assert status == 200, raw
+    assert json.loads(raw)["body_length"] == len(small)  # not cut short on the way
+
+
+@pytest.mark.parametrize("request_line_length", [5000, 9000])
+def test_gunicorns_own_refusals_are_problem_json(gateway, request_line_length):
+    port, seen = gateway
+    seen.clear()
+    status, headers, raw = raw_request(port, "GET", "/api/v1/accounts?cursor=" + "a" * request_line_length,
+                                       access_header())
+    assert status == 414 and headers["Content-Type"] == "application/problem+json"
+    assert json.loads(raw)["code"] == "uri_too_long"
+    status, headers, raw = raw_request(port, "POST", "/api/v1/transfers", {**access_header(),
+                                                                          "Idempotency-Key": "abc\x01def"}, b"{}")
+    assert status == 400 and headers["Content-Type"] == "application/problem+json", raw
+    assert json.loads(raw)["code"] == "bad_request" and "abc" not in raw.decode()
+    assert seen == []

@@ -1,12 +1,12 @@
 """Forwarding a public request to the service that owns it."""
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from flask import Response, request
 
 from services.common.problems import Problem
-
 from services.common.service_auth import Principal
 
 from .upstreams import Upstream
@@ -19,9 +19,18 @@ FORWARDED_RESPONSE_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After",
                               "Link", "Idempotent-Replayed")
 
 
+# A header value we pass on is printable ASCII: no control characters (tab included, which
+# HTTP itself allows), no DEL, nothing a service would store or log verbatim.
+_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+
+
 def forward(upstream: Upstream, principal: Principal) -> Response:
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS
                if name in request.headers}
+    bad = sorted(name for name, value in headers.items() if not _PRINTABLE.match(value))
+    if bad:
+        raise Problem(422, "validation_error", "The request has invalid headers.",
+                      errors={name: ["Must be printable ASCII, without control characters."] for name in bad})
     path = upstream_target()
     answer = upstream.request(
         request.method, path, subject=principal.customer_id, roles=principal.roles,

@@ -107,3 +107,21 @@ def test_a_malformed_route_table_stops_the_gateway_at_start(monkeypatch):
     monkeypatch.setenv("JWT_SIGNING_KEYS", TEST_JWT_KEYS)
     with pytest.raises(ConfigError, match="GATEWAY_ROUTES is malformed"):
         create_app({"INTERNAL_TOKEN_SECRET": TEST_SECRET})
+
+
+@pytest.mark.parametrize("value", ["abc\tdef", "caf\u00e9", "x\x7f"])
+def test_a_forwarded_header_with_a_control_or_non_ascii_character_is_422_and_not_sent(value):
+    seen = []
+    app = Flask("transactions")
+
+    @app.post("/api/v1/transfers")
+    def transfers():
+        seen.append(request.headers.get("Idempotency-Key"))
+        return {}, 201
+    with serving(app) as upstream:
+        gateway = gateway_for(transactions=upstream.url).test_client()
+        response = gateway.post("/api/v1/transfers", json={}, headers={**bearer(), "Idempotency-Key": value})
+        assert response.status_code == 422 and response.get_json()["code"] == "validation_error"
+        assert list(response.get_json()["errors"]) == ["Idempotency-Key"]
+        assert gateway.post("/api/v1/transfers", json={}, headers={**bearer(), "Idempotency-Key": "k-1"}).status_code == 201
+    assert seen == ["k-1"]

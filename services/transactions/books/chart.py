@@ -89,7 +89,8 @@ class ChartAccount:
 
 _SYNC_HEADERS = text("""
     INSERT INTO chart_accounts (code, name, type, parent_code)
-    SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:types AS text[]),
+    SELECT code, name, type, parent_code
+      FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:types AS text[]),
                          CAST(:parents AS text[])) WITH ORDINALITY AS h(code, name, type, parent_code, n)
      WHERE NOT EXISTS (SELECT 1 FROM chart_accounts c WHERE c.code = h.code)
      ORDER BY n

@@ -284,6 +284,9 @@ def install_internal_guard(app: Flask, audience: str) -> None:
     or whose caller is not one this route expects (403)."""
     secret = app.config["INTERNAL_TOKEN_SECRET"]
     trusted = trusted_keys_for(app.config)
+    if not trusted:  # production without INTERNAL_TRUSTED_KEYS: every call would be a 401
+        from .config import ConfigError
+        raise ConfigError("INTERNAL_TRUSTED_KEYS is not set (the public keys of the callers this service accepts)")
     max_ttl = app.config.get("INTERNAL_TOKEN_TTL_SECONDS")
 
     @app.before_request

@@ -112,3 +112,14 @@ def test_every_app_refuses_to_start(monkeypatch):
     for factory, config, variable in cases:
         with pytest.raises(ConfigError, match=variable):
             factory({**base, **config})
+
+
+def test_a_service_in_production_needs_the_keys_it_trusts():
+    from services.common.app_factory import create_service_app
+    config = {"FINOVA_ENV": "production", "INTERNAL_TOKEN_SECRET": generate_signing_key()}
+    with pytest.raises(ConfigError, match="INTERNAL_TRUSTED_KEYS is not set"):
+        create_service_app("accounts", [], config)
+    app, _api = create_service_app("accounts", [], {**config, "INTERNAL_TRUSTED_KEYS": TRUSTED})
+    assert app.config["FINOVA_ENV"] == "production"
+    # The gateway takes no internal tokens: it needs none.
+    create_service_app("gateway", [], config, internal_guard=False)

@@ -52,9 +52,14 @@ def parse_json_body(raw: bytes) -> Any:
     if json_depth_exceeds(raw):
         raise Problem(400, "invalid_body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
         raise Problem(400, "invalid_body", "The body is not valid JSON.") from None
+
+
+def _not_json(constant: str):
+    # Python's decoder takes NaN, Infinity and -Infinity; JSON (RFC 8259) has none of them.
+    raise ValueError(f"{constant} is not JSON")
 
 
 def bad_strings(value: Any, path: str = "") -> Iterator[str]:

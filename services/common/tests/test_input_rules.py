@@ -59,7 +59,8 @@ def test_deep_json_is_invalid_body_before_authentication(client, raw):
     assert_problem(post(client, raw), 400, "invalid_body")
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"name=x", b'{"name": "x"'])
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"name=x", b'{"name": "x"',
+                                 b'{"name": NaN}', b'{"tags": [Infinity]}', b'[-Infinity]'])
 def test_not_json_is_invalid_body(client, raw):
     assert_problem(post(client, raw), 400, "invalid_body")
 

@@ -75,6 +75,11 @@ def _customer(accounts: str, name: str) -> dict:
     email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
     created = _post(accounts + "/api/v1/auth/register", _as("accounts"),
                     {"email": email, "password": PASSWORD, "full_name": name.title()})
+    # Verified, so that they may pay each other (the ledger hears of it before this answers).
+    verified = requests.post(f"{accounts}/api/v1/admin/customers/{created['id']}/kyc", timeout=10,
+                             headers=auth_header("accounts", subject=str(uuid.uuid4()), roles=("admin",)),
+                             json={"status": "verified", "note": "backup drill"})
+    assert verified.status_code == 200, verified.text
     return {"id": created["id"]}
 
 
@@ -108,7 +113,8 @@ def populate(apps) -> list[dict]:
                     {"from_account_id": src, "to_account_id": dst, "amount": amount,
                      "currency": "EUR", "description": f"drill {amount}"})["id"]
               for who, src, dst, amount in moves]
-    _post(transactions + f"/api/v1/transfers/{posted[0]}/reverse", _as("transactions", alice), {})
+    # Bob refunds Alice's payment (a sender may not claw back from another customer).
+    _post(transactions + f"/api/v1/transfers/{posted[0]}/reverse", _as("transactions", bob), {})
     for customer, language in ((alice, "de"), (bob, "fr")):
         patched = requests.patch(preferences + "/api/v1/preferences", headers=_as("preferences", customer),
                                  json={"language": language, "theme": "dark"}, timeout=10)

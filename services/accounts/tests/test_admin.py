@@ -53,6 +53,13 @@ def test_a_customer_cannot_freeze(client):
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("subject", ["ops", "not-a-uuid", "../../x"])
+def test_a_token_whose_subject_is_no_customer_id_is_401_not_500(client, subject):
+    admin = auth_header("accounts", subject=subject, roles=("admin",))
+    assert client.get("/api/v1/admin/customers", headers=admin).status_code == 401
+    assert client.get("/api/v1/accounts", headers=auth_header("accounts", subject=subject)).status_code == 401
+
+
 def test_freezing_a_closed_or_unknown_account(client, ledger, owner_engines):
     customer = register(client)
     account = open_account(client, customer["id"])

@@ -21,6 +21,7 @@ from ..books.journal import LineInput, create_entry, get_entry, list_entries, po
 from ..books.keys import fingerprint, run_once
 from ..books.periods import close_period, create_period, get_period, list_periods
 from ..books.trial_balance import chart_with_balances, trial_balance
+from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT
 from ..currencies import minor_units
 
 blp = Blueprint("books", __name__, url_prefix="/api/v1/admin", description="The bank's books.")
@@ -117,7 +118,8 @@ class ChartSchema(ma.Schema):
 
 
 class TrialBalanceQuerySchema(ma.Schema):
-    at = ma.fields.AwareDateTime(load_default=None)
+    at = ma.fields.AwareDateTime(load_default=None,
+                                 validate=ma.validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT))
 
 
 class TrialBalanceLineSchema(ma.Schema):

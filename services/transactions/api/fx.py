@@ -10,12 +10,12 @@ from services.common.sql import request_session
 
 from ..books.fees import KINDS, parse_percent, put_fee, schedule
 from ..books.fx import RateError, history_page, parse_rate, put_rate, rates_at
-from ..books.values import decimal_text, rfc3339, utc_now
+from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT, decimal_text, rfc3339, utc_now
 from ..currencies import minor_units
 
 blp = Blueprint("fx", __name__, url_prefix="/api/v1", description="FX rates and fees.")
 
-CURRENCY = {"validate": ma.validate.Length(equal=3), "metadata": {"example": "EUR"}}
+MOMENT = ma.validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT)
 
 
 def _known(field: str):
@@ -33,7 +33,7 @@ class FxRateRequestSchema(ma.Schema):
     rate = ma.fields.String(required=True, metadata={
         "example": "1.0842", "description": "Units of quote per one base: ASCII digits, at most 10 before "
                                             "and 12 after the point, greater than zero."})
-    effective_from = ma.fields.AwareDateTime(load_default=None, metadata={
+    effective_from = ma.fields.AwareDateTime(load_default=None, validate=MOMENT, metadata={
         "description": "RFC 3339 with offset; default now; may be in the past, at most a year ahead."})
 
     @ma.validates("rate")
@@ -61,7 +61,7 @@ class FxRateSchema(ma.Schema):
 
 class RatesQuerySchema(ma.Schema):
     base = ma.fields.String(load_default="EUR", validate=[ma.validate.Length(equal=3), _known("base")])
-    at = ma.fields.AwareDateTime(load_default=None)
+    at = ma.fields.AwareDateTime(load_default=None, validate=MOMENT)
 
 
 class RatesSchema(ma.Schema):

@@ -60,3 +60,9 @@ def decode_cursor(cursor: str, count: int) -> list[str]:
     if not isinstance(parts, list) or len(parts) != count or not all(isinstance(p, str) for p in parts):
         raise invalid("cursor", "The cursor is not one this API gave out.")
     return parts
+
+
+# Moments a query may ask about: far enough from datetime's limits that converting any UTC
+# offset to UTC cannot overflow (a 500), and wider than any book the bank keeps.
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=timezone.utc)

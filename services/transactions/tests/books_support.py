@@ -6,12 +6,16 @@ import uuid
 from services.transactions.tests.factories import ADMIN
 from tests.support.tokens import auth_header
 
-ADMIN_AUTH = auth_header("transactions", subject=ADMIN, roles=("admin",))
-CUSTOMER_AUTH = auth_header("transactions", subject="alice")
+
+
+def customer(customer_id: str = "alice") -> dict:
+    """A customer's headers, with a fresh token (internal tokens live a minute)."""
+    return auth_header("transactions", subject=customer_id)
 
 
 def admin(key: str | None = None) -> dict:
-    headers = dict(ADMIN_AUTH)
+    """The admin's headers, with a fresh token and optionally an Idempotency-Key."""
+    headers = auth_header("transactions", subject=ADMIN, roles=("admin",))
     if key is not None:
         headers["Idempotency-Key"] = key
     return headers

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.transactions.tests.books_support import (CUSTOMER_AUTH, admin, chart, created_entry, line,
+from services.transactions.tests.books_support import (admin, customer, chart, created_entry, line,
                                                        entry_body, post, rent, trial_balance)
 from services.transactions.tests.factories import deposit, open_account, transfer
 
@@ -110,7 +110,7 @@ def test_a_multi_currency_entry_balances_per_currency(client):
 @pytest.mark.parametrize("path", ["/api/v1/admin/ledger/chart-of-accounts", "/api/v1/admin/reports/trial-balance",
                                   "/api/v1/admin/journal-entries", "/api/v1/admin/fiscal-periods"])
 def test_customers_cannot_read_the_books(client, path):
-    response = client.get(path, headers=CUSTOMER_AUTH)
+    response = client.get(path, headers=customer())
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
 
 

@@ -12,12 +12,19 @@ from services.transactions.books.fees import fee_for, parse_percent, percent_of
 from services.transactions.tests.factories import ADMIN
 from tests.support.tokens import auth_header
 
-ADMIN_AUTH = auth_header("transactions", subject=ADMIN, roles=("admin",))
-CUSTOMER_AUTH = auth_header("transactions", subject="alice")
 
 
-def put_fee(client, kind, percent, minimum, currency, headers=ADMIN_AUTH):
-    return client.put("/api/v1/admin/fees", headers=headers,
+def admin_auth():
+    """Fresh each call: internal tokens live a minute, a long run outlives a module constant."""
+    return auth_header("transactions", subject=ADMIN, roles=("admin",))
+
+
+def customer_auth():
+    return auth_header("transactions", subject="alice")
+
+
+def put_fee(client, kind, percent, minimum, currency, headers=None):
+    return client.put("/api/v1/admin/fees", headers=headers or admin_auth(),
                       json={"kind": kind, "percent": percent, "minimum": minimum, "currency": currency})
 
 
@@ -45,7 +52,7 @@ def test_an_admin_sets_fees_and_the_newest_is_in_force(client):
     assert put_fee(client, "fx", "0.75", "2.00", "EUR").status_code == 200
     assert put_fee(client, "external", "0", "5", "EUR").status_code == 200
     assert put_fee(client, "international", "1.125", "500", "JPY").status_code == 200
-    listing = client.get("/api/v1/fees", headers=CUSTOMER_AUTH)
+    listing = client.get("/api/v1/fees", headers=customer_auth())
     assert listing.status_code == 200
     items = [{k: i[k] for k in ("kind", "percent", "minimum", "currency")} for i in listing.get_json()["items"]]
     assert items == [
@@ -73,7 +80,7 @@ def test_a_fee_in_another_currency_converts_its_minimum(client, transactions_app
         with pytest.raises(Problem) as refused:
             fee_for(session, "international", 1000, "USD")
         assert refused.value.code == "fx_rate_unavailable"
-    client.put("/api/v1/admin/fx-rates", headers=ADMIN_AUTH,
+    client.put("/api/v1/admin/fx-rates", headers=admin_auth(),
                json={"base": "EUR", "quote": "USD", "rate": "1.0842", "effective_from": "2026-01-01T00:00:00Z"})
     with transactions_app.app_context():
         session = request_session()
@@ -93,16 +100,16 @@ def test_a_fee_in_another_currency_converts_its_minimum(client, transactions_app
     ({"kind": "fx", "percent": "1", "minimum": "1.00", "currency": "ABC"}, "currency"),
 ])
 def test_bad_fees_are_422_and_write_nothing(client, body, field):
-    response = client.put("/api/v1/admin/fees", headers=ADMIN_AUTH, json=body)
+    response = client.put("/api/v1/admin/fees", headers=admin_auth(), json=body)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.get_json()["errors"]
-    assert client.get("/api/v1/fees", headers=CUSTOMER_AUTH).get_json()["items"] == []
+    assert client.get("/api/v1/fees", headers=customer_auth()).get_json()["items"] == []
 
 
 def test_customers_cannot_set_fees(client):
-    response = put_fee(client, "fx", "0.5", "1.00", "EUR", headers=CUSTOMER_AUTH)
+    response = put_fee(client, "fx", "0.5", "1.00", "EUR", headers=customer_auth())
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
-    assert client.get("/api/v1/fees", headers=CUSTOMER_AUTH).get_json()["items"] == []
+    assert client.get("/api/v1/fees", headers=customer_auth()).get_json()["items"] == []
 
 
 def test_fee_history_is_append_only(client, owner_engines):

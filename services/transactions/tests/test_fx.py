@@ -12,15 +12,22 @@ from services.transactions.demo_rates import DEMO_RATES, load_demo_rates
 from services.transactions.tests.factories import ADMIN
 from tests.support.tokens import auth_header
 
-ADMIN_AUTH = auth_header("transactions", subject=ADMIN, roles=("admin",))
-CUSTOMER_AUTH = auth_header("transactions", subject="alice")
 
 
-def put_rate(client, base, quote, rate, effective_from=None, headers=ADMIN_AUTH):
+def admin_auth():
+    """Fresh each call: internal tokens live a minute, a long run outlives a module constant."""
+    return auth_header("transactions", subject=ADMIN, roles=("admin",))
+
+
+def customer_auth():
+    return auth_header("transactions", subject="alice")
+
+
+def put_rate(client, base, quote, rate, effective_from=None, headers=None):
     body = {"base": base, "quote": quote, "rate": rate}
     if effective_from is not None:
         body["effective_from"] = effective_from
-    return client.put("/api/v1/admin/fx-rates", json=body, headers=headers)
+    return client.put("/api/v1/admin/fx-rates", json=body, headers=headers or admin_auth())
 
 
 # -- pure functions ---------------------------------------------------------------------------
@@ -59,11 +66,11 @@ def test_an_admin_puts_a_rate_and_everyone_reads_it(client):
     record = response.get_json()
     assert record["rate"] == "1.0842" and record["base"] == "EUR" and record["quote"] == "USD"
     assert record["created_by"] == f"admin:{ADMIN}"
-    rates = client.get("/api/v1/fx/rates?base=EUR", headers=CUSTOMER_AUTH)
+    rates = client.get("/api/v1/fx/rates?base=EUR", headers=customer_auth())
     assert rates.status_code == 200
     assert rates.get_json()["rates"] == {"USD": "1.0842"} and rates.get_json()["base"] == "EUR"
     # The opposite direction is the inverse, rounded half-even to 12 decimals.
-    assert client.get("/api/v1/fx/rates?base=USD", headers=CUSTOMER_AUTH).get_json()["rates"] == \
+    assert client.get("/api/v1/fx/rates?base=USD", headers=customer_auth()).get_json()["rates"] == \
         {"EUR": "0.922339051835"}
 
 
@@ -73,7 +80,7 @@ def test_the_rate_in_force_follows_effective_dates_and_back_dating(client):
     put_rate(client, "EUR", "USD", "1.15", "2026-04-01T00:00:00Z")  # back-dated, entered last
 
     def at(moment):
-        response = client.get(f"/api/v1/fx/rates?base=EUR&at={moment}", headers=CUSTOMER_AUTH)
+        response = client.get(f"/api/v1/fx/rates?base=EUR&at={moment}", headers=customer_auth())
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()["rates"].get("USD")
 
@@ -81,7 +88,7 @@ def test_the_rate_in_force_follows_effective_dates_and_back_dating(client):
     assert at("2026-03-15T00:00:00Z") == "1.1"
     assert at("2026-04-15T00:00:00%2B02:00") == "1.15"
     assert at("2026-07-01T00:00:00Z") == "1.2"
-    history = client.get("/api/v1/fx/rates/history?base=EUR&quote=USD", headers=CUSTOMER_AUTH).get_json()
+    history = client.get("/api/v1/fx/rates/history?base=EUR&quote=USD", headers=customer_auth()).get_json()
     assert [r["rate"] for r in history["items"]] == ["1.2", "1.15", "1.1"]
 
 
@@ -89,11 +96,11 @@ def test_the_newer_of_a_pair_and_its_opposite_wins_and_there_is_no_triangulation
     put_rate(client, "EUR", "USD", "1.10", "2026-03-01T00:00:00Z")
     put_rate(client, "USD", "EUR", "0.80", "2026-05-01T00:00:00Z")
     put_rate(client, "EUR", "GBP", "0.85", "2026-03-01T00:00:00Z")
-    rates = client.get("/api/v1/fx/rates?base=EUR&at=2026-06-01T00:00:00Z", headers=CUSTOMER_AUTH).get_json()
+    rates = client.get("/api/v1/fx/rates?base=EUR&at=2026-06-01T00:00:00Z", headers=customer_auth()).get_json()
     assert rates["rates"] == {"GBP": "0.85", "USD": "1.25"}
-    earlier = client.get("/api/v1/fx/rates?base=EUR&at=2026-04-01T00:00:00Z", headers=CUSTOMER_AUTH).get_json()
+    earlier = client.get("/api/v1/fx/rates?base=EUR&at=2026-04-01T00:00:00Z", headers=customer_auth()).get_json()
     assert earlier["rates"]["USD"] == "1.1"
-    usd = client.get("/api/v1/fx/rates?base=USD&at=2026-06-01T00:00:00Z", headers=CUSTOMER_AUTH).get_json()
+    usd = client.get("/api/v1/fx/rates?base=USD&at=2026-06-01T00:00:00Z", headers=customer_auth()).get_json()
     assert usd["rates"] == {"EUR": "0.8"}  # no USD/GBP through EUR
     with transactions_app.app_context():
         from services.common.sql import request_session
@@ -111,13 +118,13 @@ def test_history_is_cursor_paginated_newest_first(client):
     seen, cursor = [], None
     while True:
         url = "/api/v1/fx/rates/history?base=EUR&quote=CHF&limit=3" + (f"&cursor={cursor}" if cursor else "")
-        page = client.get(url, headers=CUSTOMER_AUTH).get_json()
+        page = client.get(url, headers=customer_auth()).get_json()
         seen += [r["rate"] for r in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == [f"0.9{m}" for m in range(7, 0, -1)]
-    bad = client.get("/api/v1/fx/rates/history?base=EUR&cursor=bm90LWEtY3Vyc29y", headers=CUSTOMER_AUTH)
+    bad = client.get("/api/v1/fx/rates/history?base=EUR&cursor=bm90LWEtY3Vyc29y", headers=customer_auth())
     assert bad.status_code == 422 and bad.get_json()["errors"] == {"cursor": ["The cursor is not one this API gave out."]}
 
 
@@ -126,7 +133,7 @@ def test_a_repeated_put_adds_no_second_record(client):
     again = put_rate(client, "EUR", "SEK", "11.42", "2026-02-01T00:00:00Z")
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
-    history = client.get("/api/v1/fx/rates/history?base=EUR&quote=SEK", headers=CUSTOMER_AUTH).get_json()
+    history = client.get("/api/v1/fx/rates/history?base=EUR&quote=SEK", headers=customer_auth()).get_json()
     assert len(history["items"]) == 1
 
 
@@ -149,7 +156,7 @@ def test_bad_rates_are_422_and_write_nothing(client, body, field):
     assert response.status_code == 422, response.get_data(as_text=True)
     problem = response.get_json()
     assert problem["code"] == "validation_error" and field in problem["errors"]
-    assert client.get("/api/v1/fx/rates/history?base=EUR", headers=CUSTOMER_AUTH).get_json()["items"] == []
+    assert client.get("/api/v1/fx/rates/history?base=EUR", headers=customer_auth()).get_json()["items"] == []
 
 
 def test_a_rate_more_than_a_year_ahead_is_refused(client):
@@ -161,15 +168,15 @@ def test_a_rate_more_than_a_year_ahead_is_refused(client):
 
 
 def test_customers_cannot_put_rates(client):
-    response = put_rate(client, "EUR", "USD", "1.08", headers=CUSTOMER_AUTH)
+    response = put_rate(client, "EUR", "USD", "1.08", headers=customer_auth())
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
-    assert client.get("/api/v1/fx/rates/history?base=EUR", headers=CUSTOMER_AUTH).get_json()["items"] == []
+    assert client.get("/api/v1/fx/rates/history?base=EUR", headers=customer_auth()).get_json()["items"] == []
 
 
 @pytest.mark.parametrize("query", ["base=XYZ", "base=EURO", "base=EUR&at=yesterday", "base=EUR&at=2026-01-01",
                                    "base=EUR&at=2026-01-01T00:00:00", "base=E%00R"])
 def test_bad_rate_queries_are_422(client, query):
-    response = client.get(f"/api/v1/fx/rates?{query}", headers=CUSTOMER_AUTH)
+    response = client.get(f"/api/v1/fx/rates?{query}", headers=customer_auth())
     assert response.status_code == 422, response.get_data(as_text=True)
 
 
@@ -192,5 +199,5 @@ def test_rate_records_are_append_only_in_the_database(client, owner_engines):
 def test_demo_rates_load_once(transactions_db, client):
     assert load_demo_rates(transactions_db.owner_url) == len(DEMO_RATES)
     assert load_demo_rates(transactions_db.owner_url) == 0
-    rates = client.get("/api/v1/fx/rates?base=EUR", headers=CUSTOMER_AUTH).get_json()["rates"]
+    rates = client.get("/api/v1/fx/rates?base=EUR", headers=customer_auth()).get_json()["rates"]
     assert rates["USD"] == "1.0842" and rates["JPY"] == "162.35" and rates["BHD"] == "0.4087"

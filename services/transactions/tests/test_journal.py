@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.transactions.tests.books_support import (CUSTOMER_AUTH, admin, create_entry, created_entry,
+from services.transactions.tests.books_support import (admin, customer, create_entry, created_entry,
                                                        entry_body, line, post, rent)
 
 
@@ -187,13 +187,13 @@ def test_large_amounts_are_exact(client):
 
 
 def test_customers_cannot_write_journal_entries(client, entry_counts):
-    headers = {**CUSTOMER_AUTH, "Idempotency-Key": uuid.uuid4().hex}
+    headers = {**customer(), "Idempotency-Key": uuid.uuid4().hex}
     response = client.post("/api/v1/admin/journal-entries", json=rent(), headers=headers)
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
     entry = created_entry(client, rent())
     for action in ("post", "void"):
         assert client.post(f"/api/v1/admin/journal-entries/{entry['id']}/{action}",
-                           headers=CUSTOMER_AUTH).status_code == 403
+                           headers=customer()).status_code == 403
     assert client.get(f"/api/v1/admin/journal-entries/{entry['id']}", headers=admin()).get_json()["status"] == "draft"
 
 

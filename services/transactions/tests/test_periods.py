@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.transactions.tests.books_support import (CUSTOMER_AUTH, admin, closed_period, create_entry,
+from services.transactions.tests.books_support import (admin, customer, closed_period, create_entry,
                                                        create_period, created_entry, post, rent)
 
 
@@ -123,10 +123,10 @@ def test_a_replayed_close_answers_the_first_outcome(client):
 
 
 def test_customers_cannot_touch_periods(client):
-    response = client.post("/api/v1/admin/fiscal-periods", headers=CUSTOMER_AUTH,
+    response = client.post("/api/v1/admin/fiscal-periods", headers=customer(),
                            json={"name": "x", "start_date": "2026-10-01", "end_date": "2026-10-31"})
     assert response.status_code == 403
     period = create_period(client, "October 2026", "2026-10-01", "2026-10-31").get_json()
-    assert client.post(f"/api/v1/admin/fiscal-periods/{period['id']}/close", headers=CUSTOMER_AUTH).status_code == 403
+    assert client.post(f"/api/v1/admin/fiscal-periods/{period['id']}/close", headers=customer()).status_code == 403
     assert client.get(f"/api/v1/admin/fiscal-periods/{period['id']}", headers=admin()).get_json()["status"] == "open"
     assert client.post(f"/api/v1/admin/fiscal-periods/{uuid.uuid4()}/close", headers=admin()).status_code == 404

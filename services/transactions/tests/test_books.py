@@ -115,7 +115,8 @@ def test_customers_cannot_read_the_books(client, path):
 
 
 @pytest.mark.parametrize("at", ["yesterday", "2026-01-01", "2026-01-01T00:00:00", "99999-01-01T00:00:00Z",
-                                "2026-01-01T25:00:00Z", "2026-01-01T00:00:00Z%00"])
+                                "2026-01-01T25:00:00Z", "2026-01-01T00:00:00Z%00", "9999-12-31T23:00:00-12:00",
+                                "0001-01-01T00:00:00%2B14:00"])
 def test_a_bad_at_is_422(client, at):
     response = client.get(f"/api/v1/admin/reports/trial-balance?at={at}", headers=admin())
     assert response.status_code == 422, response.get_data(as_text=True)

@@ -1,10 +1,21 @@
 import pytest
 from sqlalchemy import text
 
+from .factories import deposit, open_account
+
 
 @pytest.fixture
 def client(transactions_app):
     return transactions_app.test_client()
+
+
+@pytest.fixture
+def funded(client):
+    """Alice has 100.00 EUR in her checking account; Bob has an empty one."""
+    alice = open_account(client, "alice")
+    bob = open_account(client, "bob")
+    deposit(client, alice, "100.00")
+    return alice, bob
 
 
 @pytest.fixture

@@ -7,13 +7,6 @@ from services.transactions.tests.factories import (balance, deposit, open_accoun
 from tests.support.tokens import auth_header
 
 
-@pytest.fixture
-def funded(client):
-    alice = open_account(client, "alice")
-    bob = open_account(client, "bob")
-    deposit(client, alice, "100.00")
-    return alice, bob
-
 
 def test_the_same_key_and_body_replays_the_first_response(client, funded, ledger_counts):
     alice, bob = funded

@@ -6,19 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from .factories import admin_headers, balance, deposit, open_account, transfer
+from .factories import admin_headers, balance, transfer
 
 HOSTILE = ["1E+999999999", "+1.00", " 1.00 ", "1.00 ", "\u0661", "\u0661.00", "1E+17", "92233720368547758.07",
            "1000000000000", "1.", ".5", "1_000", "-1.00", "0", "0.00", "1e2", "NaN", "Infinity", "0x10", "", 1.5, 100,
            None, ["1"]]
 
-
-@pytest.fixture
-def funded(client):
-    alice = open_account(client, "alice")
-    bob = open_account(client, "bob")
-    deposit(client, alice, "100.00")
-    return alice, bob
 
 
 @pytest.mark.parametrize("amount", HOSTILE)

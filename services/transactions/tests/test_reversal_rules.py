@@ -11,13 +11,6 @@ def reverse(client, customer, transfer_id, key=None, roles=()):
     return client.post(f"/api/v1/transfers/{transfer_id}/reverse", headers=headers, json={})
 
 
-@pytest.fixture
-def funded(client):
-    alice = open_account(client, "alice")
-    bob = open_account(client, "bob")
-    deposit(client, alice, "100.00")
-    return alice, bob
-
 
 def test_a_sender_cannot_claw_back_money_sent_to_someone_else(client, funded, ledger_counts):
     alice, bob = funded

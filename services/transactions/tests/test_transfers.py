@@ -6,14 +6,6 @@ from services.transactions.tests.factories import (admin_headers, balance, chang
 from tests.support.tokens import auth_header
 
 
-@pytest.fixture
-def funded(client):
-    """Alice has 100.00 EUR in her checking account; Bob has an empty one."""
-    alice = open_account(client, "alice")
-    bob = open_account(client, "bob")
-    deposit(client, alice, "100.00")
-    return alice, bob
-
 
 def test_a_transfer_moves_money_and_answers_the_contract(client, funded):
     alice, bob = funded

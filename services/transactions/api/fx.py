@@ -18,17 +18,15 @@ blp = Blueprint("fx", __name__, url_prefix="/api/v1", description="FX rates and 
 MOMENT = ma.validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT)
 
 
-def _known(field: str):
-    def check(value: str) -> None:
-        if minor_units(value.upper()) is None:
-            raise ma.ValidationError("Unknown ISO 4217 currency.")
-    return check
+def _known(value: str) -> None:
+    if minor_units(value.upper()) is None:
+        raise ma.ValidationError("Unknown ISO 4217 currency.")
 
 
 class FxRateRequestSchema(ma.Schema):
-    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known("base")],
+    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known],
                             metadata={"example": "EUR"})
-    quote = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known("quote")],
+    quote = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known],
                              metadata={"example": "USD"})
     rate = ma.fields.String(required=True, metadata={
         "example": "1.0842", "description": "Units of quote per one base: ASCII digits, at most 10 before "
@@ -60,7 +58,7 @@ class FxRateSchema(ma.Schema):
 
 
 class RatesQuerySchema(ma.Schema):
-    base = ma.fields.String(load_default="EUR", validate=[ma.validate.Length(equal=3), _known("base")])
+    base = ma.fields.String(load_default="EUR", validate=[ma.validate.Length(equal=3), _known])
     at = ma.fields.AwareDateTime(load_default=None, validate=MOMENT)
 
 
@@ -71,8 +69,8 @@ class RatesSchema(ma.Schema):
 
 
 class HistoryQuerySchema(ma.Schema):
-    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known("base")])
-    quote = ma.fields.String(load_default=None, validate=[ma.validate.Length(equal=3), _known("quote")])
+    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known])
+    quote = ma.fields.String(load_default=None, validate=[ma.validate.Length(equal=3), _known])
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
     cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
 
@@ -88,7 +86,7 @@ class FeeRequestSchema(ma.Schema):
                                                         "description": "0 to 100, at most 4 decimals."})
     minimum = ma.fields.String(load_default="0", metadata={"example": "1.00",
                                                            "description": "An amount in `currency`."})
-    currency = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known("currency")])
+    currency = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known])
 
     @ma.validates("percent")
     def _percent(self, value, **_kwargs):

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from services.common.amounts import from_minor
 from services.common.problems import Problem
 
 from .fees import fee_for
@@ -54,7 +55,6 @@ class FxQuote:
         return legs
 
     def as_json(self) -> dict:
-        from services.common.amounts import from_minor
         return {"fx_rate": decimal_text(self.rate),
                 "converted_amount": from_minor(self.converted_amount, self.converted_currency),
                 "converted_currency": self.converted_currency, "fee": from_minor(self.fee, self.currency)}

@@ -1,6 +1,9 @@
 """Checks and shapes shared by the books: currency codes, exact decimals, UTC dates."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -24,8 +27,7 @@ def invalid(field: str, message: str) -> Problem:
 
 def decimal_text(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 1.084200000000 -> "1.0842", 100 -> "100"."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def utc_now() -> datetime:
@@ -41,17 +43,12 @@ def rfc3339(moment: datetime) -> str:
 
 
 def encode_cursor(*parts: object) -> str:
-    import base64
-    import json
     raw = json.dumps([str(p) for p in parts]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, count: int) -> list[str]:
     """The parts of a cursor this API gave out; else 422 validation_error on `cursor`."""
-    import base64
-    import binascii
-    import json
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         parts = json.loads(raw)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 
 from services.common.problems import Problem
 
@@ -24,4 +26,15 @@ def decode_cursor(cursor: str) -> dict:
             raise ValueError("not an object")
         return data
     except (ValueError, UnicodeDecodeError):
+        raise malformed_cursor() from None
+
+
+def decode_keyset(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) a page starts after, from a cursor made of {"t", "id"}; None for page one."""
+    if not cursor:
+        return None
+    data = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
+    except (KeyError, TypeError, ValueError):
         raise malformed_cursor() from None

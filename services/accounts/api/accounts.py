@@ -1,9 +1,6 @@
 """A customer's bank accounts: open, list, read, rename, close."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from flask import current_app, request
 from flask_smorest import Blueprint
 
@@ -12,7 +9,7 @@ from services.common.problems import Problem
 from ..domain import accounts
 from ..models import BankAccount
 from ..money import format_amount
-from ..pagination import decode_cursor, encode_cursor, malformed_cursor
+from ..pagination import decode_keyset, encode_cursor
 from ..schemas import AccountPageSchema, AccountSchema, OpenAccountSchema, PageArgsSchema, RenameAccountSchema
 from .context import customer_actor, customer_session, emitter
 
@@ -55,13 +52,7 @@ def open_account(data: dict):
 def list_accounts(args: dict):
     """The customer's accounts with their balances, oldest first."""
     session, customer_id = customer_session()
-    after = None
-    if args["cursor"]:
-        cursor = decode_cursor(args["cursor"])
-        try:
-            after = (datetime.fromisoformat(cursor["t"]), uuid.UUID(cursor["id"]))
-        except (KeyError, TypeError, ValueError):
-            raise malformed_cursor() from None
+    after = decode_keyset(args["cursor"])
     rows, last = accounts.list_accounts(session, customer_id, args["limit"], after)
     session.commit()
     balances = _ledger().balances([str(row.id) for row in rows]) if rows else {}

@@ -1,9 +1,6 @@
 """Admin endpoints: customers and KYC, freeze and unfreeze, credit limits, the audit log."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -11,7 +8,7 @@ from services.common.amounts import AmountError, parse_amount
 from services.common.problems import Problem
 
 from ..domain import accounts, audit, customers
-from ..pagination import decode_cursor, encode_cursor, malformed_cursor
+from ..pagination import decode_cursor, decode_keyset, encode_cursor, malformed_cursor
 from ..schemas import (AccountLimitSchema, AccountSchema, AdminCustomerSchema, AuditArgsSchema, AuditPageSchema,
                        CustomerArgsSchema, CustomerPageSchema, KycDecisionSchema)
 from .accounts import account_view
@@ -69,13 +66,7 @@ def set_limit(data: dict, account_id: str):
 def list_customers(args: dict):
     """Customers, oldest first; `email` matches exactly (any case), `kyc_status` filters."""
     session, _actor = admin_session()
-    after = None
-    if args["cursor"]:
-        cursor = decode_cursor(args["cursor"])
-        try:
-            after = (datetime.fromisoformat(cursor["t"]), uuid.UUID(cursor["id"]))
-        except (KeyError, TypeError, ValueError):
-            raise malformed_cursor() from None
+    after = decode_keyset(args["cursor"])
     rows, last = customers.list_customers(session, args["limit"], args["email"], args["kyc_status"], after)
     session.commit()
     next_cursor = None if last is None else encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})

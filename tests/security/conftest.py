@@ -38,7 +38,7 @@ class FuzzTally:
         self.server_errors: dict[tuple, dict] = {}
         self.not_problems: dict[tuple, dict] = {}
 
-    def record(self, role: str, case, response) -> None:
+    def record(self, role: str, case, response, log_dir=None) -> None:
         status = response.status_code
         with self.lock:
             self.cases[role] += 1
@@ -58,6 +58,8 @@ class FuzzTally:
                 "body": _shown(case.body), "response": response.content[:400].decode(errors="replace"),
                 "count": 0})
             entry["count"] += 1
+            if status >= 500 and log_dir is not None and "server_log" not in entry:
+                entry["server_log"] = _server_errors(log_dir, (response.headers.get("x-request-id") or [""])[0])
 
     def summary(self) -> dict:
         return {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -68,6 +70,20 @@ class FuzzTally:
                 "server_errors": sum(e["count"] for e in self.server_errors.values()),
                 "server_error_requests": list(self.server_errors.values()),
                 "errors_not_problem_json": list(self.not_problems.values())}
+
+
+def _server_errors(log_dir, request_id: str) -> list[str]:
+    """The services' ERROR log lines of one request (its X-Request-ID), traceback tails included."""
+    found = []
+    for log in sorted(log_dir.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if request_id and request_id in line and '"ERROR"' in line:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                found.append(f"{log.stem}: {record.get('message')}: {(record.get('exc_info') or '')[-1500:]}")
+    return found
 
 
 def _shown(value):
@@ -97,6 +113,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"  {entry['status']} x{entry['count']} as {entry['role']}: {entry['method']} {entry['path']} "
             f"query={entry['query']} body={entry['body']} -> {entry['response'][:200]!r}")
+        for line in entry.get("server_log", []):
+            terminalreporter.write_line("    " + line.replace("\n", "\n    "))
     if os.environ.get("FUZZ_REPORT"):
         with open(os.environ["FUZZ_REPORT"], "w") as out:
             json.dump(summary, out, indent=1)

@@ -1,5 +1,6 @@
 """Fiscal periods: no overlaps, closing is final and only after the last day, and nothing is
 created or posted with an effective date inside a closed period (here and in the database)."""
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -130,3 +131,46 @@ def test_customers_cannot_touch_periods(client):
     assert client.post(f"/api/v1/admin/fiscal-periods/{period['id']}/close", headers=customer()).status_code == 403
     assert client.get(f"/api/v1/admin/fiscal-periods/{period['id']}", headers=admin()).get_json()["status"] == "open"
     assert client.post(f"/api/v1/admin/fiscal-periods/{uuid.uuid4()}/close", headers=admin()).status_code == 404
+
+
+def test_a_close_and_a_post_of_the_same_dates_serialize(client, owner_engines):
+    """A posting holds the period FOR SHARE: a close waits for it; a post that waited on a close
+    sees the period closed."""
+    period = create_period(client, "October 2026", "2026-10-01", "2026-10-31").get_json()
+    first = created_entry(client, rent(effective_date="2026-10-20"))
+    second = created_entry(client, rent(effective_date="2026-10-21"))
+    engine = owner_engines["transactions"]
+    post_sql = text("UPDATE manual_journal_entries SET status = 'posted', posted_at = now() WHERE id = :id")
+    close_sql = text("UPDATE fiscal_periods SET status = 'closed', closed_at = now() WHERE id = :id")
+    with engine.connect() as poster, engine.connect() as closer:
+        poster.begin()
+        poster.execute(post_sql, {"id": first["id"]})            # in flight, period held FOR SHARE
+        closer.begin()
+        closer.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            closer.execute(close_sql, {"id": period["id"]})      # must wait for the posting
+        closer.rollback()
+        poster.commit()
+    with engine.connect() as closer, engine.connect() as poster:
+        closer.begin()
+        closer.execute(close_sql, {"id": period["id"]})          # in flight
+        outcome = {}
+
+        def post_second():
+            try:
+                with poster.begin():
+                    poster.execute(post_sql, {"id": second["id"]})
+                outcome["posted"] = True
+            except DBAPIError as error:
+                outcome["error"] = str(error)
+
+        waiter = threading.Thread(target=post_second)
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive(), "the post did not wait for the close"
+        closer.commit()
+        waiter.join(10)
+    assert "is closed" in outcome.get("error", ""), outcome
+    entries = {e: client.get(f"/api/v1/admin/journal-entries/{e}", headers=admin()).get_json()["status"]
+               for e in (first["id"], second["id"])}
+    assert entries == {first["id"]: "posted", second["id"]: "draft"}

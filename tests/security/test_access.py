@@ -8,6 +8,7 @@ import pytest
 from .conftest import assert_problem, key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.security]
+NO_ID = "00000000-0000-0000-0000-000000000000"  # for admin routes whose object need not exist
 
 
 def _others(owner, intruder):
@@ -76,13 +77,29 @@ def _admin_routes(customer):
             "currency": "EUR"}]}}),
         "ledger check": ("GET", "/api/v1/admin/ledger-check", {}),
         "dead letters": ("GET", "/api/v1/admin/outbox/dead-letters", {}),
-        "replay dead letter": ("POST", "/api/v1/admin/outbox/dead-letters/00000000-0000-0000-0000-000000000000/replay",
-                               {}),
+        "replay dead letter": ("POST", f"/api/v1/admin/outbox/dead-letters/{NO_ID}/replay", {}),
+        "set an fx rate": ("PUT", "/api/v1/admin/fx-rates", {"json": {
+            "base": "EUR", "quote": "USD", "rate": "0.0001", "effective_from": "2026-01-01T00:00:00Z"}}),
+        "set a fee": ("PUT", "/api/v1/admin/fees", {"json": {
+            "kind": "fx", "percent": "0", "minimum": "0.00", "currency": "EUR"}}),
+        "chart of accounts": ("GET", "/api/v1/admin/ledger/chart-of-accounts", {}),
+        "trial balance": ("GET", "/api/v1/admin/reports/trial-balance", {}),
+        "journal entry": ("POST", "/api/v1/admin/journal-entries", {"headers": key(), "json": {
+            "description": "x", "effective_date": "2026-12-01", "lines": [
+                {"account_code": "1100-EUR", "debit": "1000.00", "currency": "EUR"},
+                {"account_code": "2100-EUR", "credit": "1000.00", "currency": "EUR"}]}}),
+        "post a journal entry": ("POST", f"/api/v1/admin/journal-entries/{NO_ID}/post", {}),
+        "void a journal entry": ("POST", f"/api/v1/admin/journal-entries/{NO_ID}/void", {}),
+        "fiscal period": ("POST", "/api/v1/admin/fiscal-periods", {"json": {
+            "name": "x", "start_date": "2026-01-01", "end_date": "2026-01-31"}}),
+        "close a fiscal period": ("POST", f"/api/v1/admin/fiscal-periods/{NO_ID}/close", {}),
     }
 
 
 ADMIN_ROUTES = ["freeze", "unfreeze", "grant credit", "list customers", "verify own kyc", "audit logs", "deposit",
-                "batch", "ledger check", "dead letters", "replay dead letter"]
+                "batch", "ledger check", "dead letters", "replay dead letter", "set an fx rate", "set a fee",
+                "chart of accounts", "trial balance", "journal entry", "post a journal entry", "void a journal entry",
+                "fiscal period", "close a fiscal period"]
 
 
 def _own_state(customer):
@@ -99,7 +116,8 @@ def test_an_admin_route_is_403_to_a_customer(intruder, route):
     assert _own_state(intruder) == before
 
 
-@pytest.mark.parametrize("route", ["list customers", "audit logs", "ledger check", "dead letters"])
+@pytest.mark.parametrize("route", ["list customers", "audit logs", "ledger check", "dead letters", "chart of accounts",
+                                   "trial balance"])
 def test_the_admin_reaches_the_same_routes(admin, intruder, route):
     """The control: the routes exist and answer the admin."""
     method, path, kwargs = _admin_routes(intruder)[route]

@@ -5,6 +5,8 @@ trust the development keys; app processes (the `suite`, the gateway process test
 sign with their own development key (devstack/stack.py). auth_header signs as `caller`
 with that caller's development key, so its tokens are accepted by both.
 """
+from collections.abc import Iterator, Mapping
+
 from services.common.service_auth import (SERVICES, development_signing_key, mint_internal_token,
                                           trusted_keys_text)
 
@@ -21,6 +23,26 @@ def auth_header(audience: str, subject: str | None = None, roles=(), caller: str
     signer = secret or TEST_SIGNING_KEYS.get(caller) or TEST_SECRET
     token = mint_internal_token(signer, audience, caller, subject, tuple(roles))
     return {"Authorization": f"Bearer {token}"}
+
+
+class FreshAuthHeader(Mapping):
+    """auth_header(...) for a module-level constant: a new token at every use, so a test
+    that runs minutes after collection is not refused for an expired one (60 s lifetime)."""
+
+    def __init__(self, *args, **kwargs):
+        self._args, self._kwargs = args, kwargs
+
+    def _header(self) -> dict[str, str]:
+        return auth_header(*self._args, **self._kwargs)
+
+    def __getitem__(self, name: str) -> str:
+        return self._header()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
 
 
 def gateway_environment() -> dict[str, str]:

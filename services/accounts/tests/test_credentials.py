@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import text
 
 from gateway.tokens import new_refresh_token
-from tests.support.tokens import auth_header
+from tests.support.tokens import FreshAuthHeader, auth_header
 
 from .conftest import make_accounts_app
 from .factories import STRONG_PASSWORD, register
 
-GATEWAY = auth_header("accounts", caller="gateway")
+GATEWAY = FreshAuthHeader("accounts", caller="gateway")
 
 
 def token() -> str:

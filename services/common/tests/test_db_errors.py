@@ -6,9 +6,9 @@ from sqlalchemy import create_engine, text
 from services.common.app_factory import create_service_app
 from services.common.db_errors import retry_transient
 from services.common.sql import init_sql, request_session, sqlalchemy_url
-from tests.support.tokens import TEST_SECRET, auth_header
+from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
-AUTH = auth_header("demo")
+AUTH = FreshAuthHeader("demo")
 LOCK_KEY = 918273
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import text
 
 from services.common.outbox import RejectEvent, RetryLater
 from services.common.problems import Problem
-from tests.support.tokens import auth_header
+from tests.support.tokens import FreshAuthHeader, auth_header
 
-FROM_ACCOUNTS = auth_header("transactions", caller="accounts")
+FROM_ACCOUNTS = FreshAuthHeader("transactions", caller="accounts")
 
 
 def envelope(event_type, data=None, event_id=None):

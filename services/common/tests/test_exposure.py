@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 from services.common.app_factory import create_service_app
 from services.common.health import add_readiness_check
 from services.common.problems import Problem
-from tests.support.tokens import TEST_SECRET, auth_header
+from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
-AUTH = auth_header("demo", subject="c1")
+AUTH = FreshAuthHeader("demo", subject="c1")
 
 
 def build_app():

@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 
 from services.common.app_factory import create_service_app
 from services.common.input_rules import SafeText, json_depth_exceeds
-from tests.support.tokens import TEST_SECRET, auth_header
+from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
-AUTH = auth_header("demo")
+AUTH = FreshAuthHeader("demo")
 
 
 class NoteSchema(ma.Schema):

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from services.common.app_factory import create_service_app
 from services.common.health import add_readiness_check
 from services.common.problems import Problem
-from tests.support.tokens import TEST_SECRET, auth_header
+from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
 
 class PaymentSchema(ma.Schema):
@@ -46,7 +46,7 @@ def client():
     return build_app().test_client()
 
 
-AUTH = auth_header("demo")
+AUTH = FreshAuthHeader("demo")
 
 
 def assert_problem(response, status, code):

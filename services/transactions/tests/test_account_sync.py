@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from tests.support.tokens import auth_header
+from tests.support.tokens import FreshAuthHeader, auth_header
 
 from .factories import admin_headers, balance, deposit, open_account, set_kyc, transfer
 
-AS_ACCOUNTS = auth_header("transactions", caller="accounts")
+AS_ACCOUNTS = FreshAuthHeader("transactions", caller="accounts")
 
 
 def snapshot(account_id, version, status="active", customer_id="cust-sync", overdraft_limit="0.00",

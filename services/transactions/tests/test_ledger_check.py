@@ -10,9 +10,9 @@ from sqlalchemy import text
 from devstack.stack import ROOT
 from services.transactions.tests.factories import (ADMIN, admin_headers, deposit, open_account, set_kyc,
                                                    transfer)
-from tests.support.tokens import auth_header
+from tests.support.tokens import FreshAuthHeader, auth_header
 
-ADMIN_AUTH = auth_header("transactions", subject=ADMIN, roles=("admin",))
+ADMIN_AUTH = FreshAuthHeader("transactions", subject=ADMIN, roles=("admin",))
 
 
 @pytest.fixture

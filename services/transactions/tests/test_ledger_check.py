@@ -113,3 +113,33 @@ def test_the_cli_job_records_its_run(client, busy, owner_engines, transactions_d
 def test_customers_may_not_see_it(client):
     response = client.get("/api/v1/admin/ledger-check", headers=auth_header("transactions", subject="alice"))
     assert response.status_code == 403
+
+
+def test_a_posted_manual_entry_that_does_not_balance(client, owner_engines):
+    from .books_support import created_entry, post, rent
+    entry = created_entry(client, rent("10.00"))
+    assert post(client, entry["id"]).status_code == 200
+    assert check_now(client)["ok"]
+    with owner_engines["transactions"].begin() as connection:
+        connection.execute(text("ALTER TABLE manual_journal_lines DISABLE TRIGGER USER"))
+        connection.execute(text("UPDATE manual_journal_lines SET debit = debit + 1 "
+                                "WHERE entry_id = :id AND debit > 0"), {"id": entry["id"]})
+        connection.execute(text("ALTER TABLE manual_journal_lines ENABLE TRIGGER USER"))
+    report = check_now(client)
+    assert checks_failed(report) == {"manual_entry_unbalanced"}
+    assert report["violations"][0]["subject"] == entry["id"]
+
+
+def test_a_manual_entry_posted_into_a_closed_period(client, owner_engines):
+    from .books_support import closed_period, created_entry, post, rent
+    entry = created_entry(client, rent("10.00", effective_date="2026-11-30"))
+    assert post(client, entry["id"]).status_code == 200
+    closed_period(client, "January 2025", "2025-01-01", "2025-01-31")
+    assert check_now(client)["ok"]
+    with owner_engines["transactions"].begin() as connection:
+        connection.execute(text("ALTER TABLE manual_journal_entries DISABLE TRIGGER USER"))
+        # Posted after the close, into the closed month (posting earlier and closing later is fine).
+        connection.execute(text("UPDATE manual_journal_entries SET effective_date = '2025-01-15', "
+                                "posted_at = clock_timestamp() WHERE id = :id"), {"id": entry["id"]})
+        connection.execute(text("ALTER TABLE manual_journal_entries ENABLE TRIGGER USER"))
+    assert checks_failed(check_now(client)) == {"posted_in_closed_period"}

@@ -4,7 +4,7 @@ The schema, with its triggers and constraints, is created by Alembic
 (database/migrations/transactions); these Core tables are how the code names it.
 Money columns are BIGINT minor units of the row's currency.
 """
-from sqlalchemy import (BigInteger, Boolean, CHAR, Column, DateTime, Integer, Table, Text, func)
+from sqlalchemy import (BigInteger, Boolean, CHAR, Column, DateTime, Integer, Numeric, Table, Text, func)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
@@ -61,6 +61,12 @@ journal_entries = Table(
     Column("reverses_entry_id", UUID(as_uuid=True)),
     Column("request_id", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+    # Migration 0008: the fee on top of `amount` (source currency) and, when the target
+    # receives something else (a conversion), what it receives and at which rate.
+    Column("fee", BigInteger, nullable=False, server_default="0"),
+    Column("to_amount", BigInteger),
+    Column("to_currency", CHAR(3)),
+    Column("fx_rate", Numeric(22, 12)),
 )
 
 postings = Table(
@@ -85,3 +91,4 @@ idempotency_keys = Table(
     Column("resource_id", UUID(as_uuid=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+

@@ -8,6 +8,7 @@ import marshmallow as ma
 from services.common.amounts import AmountString, validate_amount_for_currency
 from services.common.input_rules import SafeText
 
+from ..books.fx import RateError, parse_rate
 from ..currencies import minor_units
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
@@ -38,11 +39,23 @@ class MoneySchema(ma.Schema):
         return data
 
 
+class FxRate(ma.fields.Field):
+    """A rate as its exact decimal string (books.fx.parse_rate's rule), loaded as a Decimal."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_rate(value)
+        except RateError as error:
+            raise ma.ValidationError(str(error)) from None
+
+
 class TransferRequestSchema(MoneySchema):
     from_account_id = ID
     to_account_id = ID
     description = SafeText(load_default="", validate=ma.validate.Length(max=140))
     category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
+    # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
+    expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
 
 
 class DepositRequestSchema(MoneySchema):
@@ -67,6 +80,10 @@ class TransferSchema(ma.Schema):
     reverses_transfer_id = ma.fields.String(allow_none=True)
     reversed_by = ma.fields.String(allow_none=True)
     created_at = ma.fields.String()
+    fee = ma.fields.String(metadata={"description": "Charged on top of amount, in its currency"})
+    fx_rate = ma.fields.String(metadata={"description": "Cross-currency only"})
+    converted_amount = ma.fields.String(metadata={"description": "Cross-currency only: what the target received"})
+    converted_currency = ma.fields.String()
 
 
 class StatementQuerySchema(ma.Schema):

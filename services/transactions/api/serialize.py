@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from ..ledger.accounts import LedgerAccount
 from ..ledger.statements import StatementLine
 from ..ledger.transfers import EntryView
+from ..books.values import decimal_text
 from ..money import from_minor
 
 
@@ -13,9 +14,22 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _money_fields(entry) -> dict:
+    """fee always ("0.00" when none); fx_rate and converted_* when the target's currency differs."""
+    currency = entry.currency.strip()
+    fields = {"fee": from_minor(entry.fee, currency)}
+    received = (entry.to_currency or currency).strip()
+    if received != currency:
+        fields["converted_amount"] = from_minor(entry.to_amount, received)
+        fields["converted_currency"] = received
+        if entry.fx_rate is not None:
+            fields["fx_rate"] = decimal_text(entry.fx_rate)
+    return fields
+
+
 def transfer_json(entry: EntryView) -> dict:
     currency = entry.currency.strip()
-    return {
+    return {**_money_fields(entry),
         "id": str(entry.id),
         "kind": entry.kind,
         "status": entry.status,
@@ -61,7 +75,7 @@ def ledger_account_json(account: LedgerAccount) -> dict:
 
 def planned_transfer_json(entry, created_at: datetime) -> dict:
     """A freshly posted entry (not yet read back), shaped like transfer_json."""
-    return {
+    return {**_money_fields(entry),
         "id": str(entry.id),
         "kind": entry.kind,
         "status": "posted",

@@ -41,7 +41,8 @@ def create_transfer(body):
                               to_account_id=body["to_account_id"],
                               amount=to_minor(body["amount"], body["currency"]),
                               currency=body["currency"], description=body["description"],
-                              category=body["category"], request_id=current_request_id())
+                              category=body["category"], request_id=current_request_id(),
+                              expected_fx_rate=body["expected_fx_rate"])
         return posted(session, entry)
 
     return idempotent_write(who.name, act)

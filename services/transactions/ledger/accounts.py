@@ -44,9 +44,29 @@ class LedgerAccount:
 
 _COLUMNS = [ledger_accounts.c[name] for name in LedgerAccount.__dataclass_fields__]
 
+BANK_KINDS = ("settlement", "fx_clearing", "fees")
+
+
+def bank_account_id(kind: str, currency: str) -> str:
+    return f"internal:{kind}:{currency}"
+
 
 def settlement_account_id(currency: str) -> str:
-    return f"internal:settlement:{currency}"
+    return bank_account_id("settlement", currency)
+
+
+def ensure_bank_account(session: Session, kind: str, currency: str) -> str:
+    """One of the bank's own accounts (settlement, FX clearing, fee income) in a currency,
+    created on first use; they may go negative (the bank's position, not a customer's money)."""
+    if kind not in BANK_KINDS:
+        raise ValueError(f"not a bank account kind: {kind}")
+    account_id = bank_account_id(kind, currency)
+    session.execute(
+        insert(ledger_accounts)
+        .values(id=account_id, customer_id=None, kind=kind, currency=currency, may_go_negative=True)
+        .on_conflict_do_nothing(index_elements=[ledger_accounts.c.id])
+    )
+    return account_id
 
 
 def open_customer_account(session: Session, account_id: str, customer_id: str, currency: str,
@@ -64,14 +84,7 @@ def open_customer_account(session: Session, account_id: str, customer_id: str, c
 
 def ensure_settlement_account(session: Session, currency: str) -> str:
     """The bank's settlement account in a currency: deposits come from it, so it may go negative."""
-    account_id = settlement_account_id(currency)
-    session.execute(
-        insert(ledger_accounts)
-        .values(id=account_id, customer_id=None, kind="settlement", currency=currency,
-                may_go_negative=True)
-        .on_conflict_do_nothing(index_elements=[ledger_accounts.c.id])
-    )
-    return account_id
+    return ensure_bank_account(session, "settlement", currency)
 
 
 def set_status(session: Session, account_id: str, status: str) -> None:

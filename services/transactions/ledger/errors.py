@@ -67,6 +67,29 @@ class OverdraftInUse(LedgerError):
     code = "overdraft_in_use"
 
 
+class FxRateChanged(LedgerError):
+    """The client's expected_fx_rate is not the rate in force (the answer carries fx_rate)."""
+    code = "fx_rate_changed"
+
+
+class FxRateUnavailable(LedgerError):
+    code = "fx_rate_unavailable"
+
+
+class HoldNotActive(LedgerError):
+    """A capture or release of a hold already captured, released or expired."""
+    code = "hold_not_active"
+
+
+class InvalidState(LedgerError):
+    code = "invalid_state"
+
+
+class CaptureTooLarge(LedgerError):
+    """A capture above the held amount: a validation error by the contract (not stored)."""
+    code = "validation_error"
+
+
 # The HTTP status each rule answers with (the API layer's only mapping).
 STATUS = {
     NotFound: 404,
@@ -83,13 +106,18 @@ STATUS = {
     KycRequired: 403,
     AccountNotEmpty: 409,
     OverdraftInUse: 409,
+    FxRateChanged: 409,
+    FxRateUnavailable: 422,
+    HoldNotActive: 409,
+    InvalidState: 409,
+    CaptureTooLarge: 422,
 }
 
 # Refusals for a business reason are stored under the Idempotency-Key and replayed for its
 # lifetime (API.md "Idempotency, completed"). These are not, so the client may resend under
 # the same key: a key reused with another body, and 404 (an account the ledger does not
 # know yet may still arrive by its event). Validation and auth errors never reach the key.
-NOT_STORED = (IdempotencyKeyReused, NotFound)
+NOT_STORED = (IdempotencyKeyReused, NotFound, CaptureTooLarge)
 
 
 def stored_refusal(error: LedgerError) -> bool:

@@ -1,8 +1,9 @@
 """The ledger integrity check: what must hold whatever happened.
 
 - every entry balances per currency;
-- every entry's header (from, to, amount, currency) matches its postings: the source
-  gives the amount and the target receives it (so it has two postings at least);
+- every entry's header (from, to, amount, currency, fee, to_amount, to_currency) matches its
+  postings: the source gives the amount plus the fee, the target receives the amount (or
+  the converted to_amount), so it has two postings at least; a fee is in fee income;
 - every reversal mirrors its original: per account and currency, the two sum to zero;
 - every account's balance equals the sum of its postings and its last running balance;
 - each currency sums to zero over all accounts (the bank's own accounts included);
@@ -30,19 +31,32 @@ CHECKS = {
     "unbalanced_entry": """
         SELECT entry_id::text AS subject, currency || ' sums to ' || sum(amount) AS detail
         FROM postings GROUP BY entry_id, currency HAVING sum(amount) <> 0""",
-    # The source gave and the target received the amount in the entry's currency, each in a
-    # posting of its own (from <> to by CHECK, so these are two postings at least). Two
-    # anti-joins, hashed: a grouping of every entry with its postings cost four times more.
+    # The source gave the amount plus the fee in the entry's currency and the target received
+    # to_amount in to_currency (migration 0008; without a conversion: the amount in the
+    # entry's currency), each in a posting of its own (from <> to by CHECK, so these are two
+    # postings at least). A plain two-posting entry has fee 0 and no to_*, so this is the
+    # original check for it, as strict. Two anti-joins, hashed: a grouping of every entry
+    # with its postings cost four times more.
     "entry_header_differs": """
         SELECT e.id::text AS subject,
-               'no posting of ' || e.currency || ' ' || e.amount || ' from ' || e.from_account_id
-               || ' to ' || e.to_account_id AS detail
+               'no posting of ' || e.currency || ' ' || e.amount || ' (fee ' || e.fee || ') from '
+               || e.from_account_id || ' to ' || e.to_account_id || ' of '
+               || coalesce(e.to_currency, e.currency) || ' ' || coalesce(e.to_amount, e.amount) AS detail
         FROM journal_entries e
         WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id
-                          AND p.account_id = e.from_account_id AND p.amount = -e.amount
+                          AND p.account_id = e.from_account_id AND p.amount = -(e.amount + e.fee)
                           AND p.currency = e.currency)
            OR NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id
-                          AND p.account_id = e.to_account_id AND p.amount = e.amount
+                          AND p.account_id = e.to_account_id
+                          AND p.amount = coalesce(e.to_amount, e.amount)
+                          AND p.currency = coalesce(e.to_currency, e.currency))""",
+    # An entry's fee went to one of the bank's fee income accounts in the entry's currency.
+    "fee_not_in_fee_income": """
+        SELECT e.id::text AS subject, 'fee ' || e.currency || ' ' || e.fee || ' not posted to fee income' AS detail
+        FROM journal_entries e
+        WHERE e.fee > 0
+          AND NOT EXISTS (SELECT 1 FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+                          WHERE p.entry_id = e.id AND a.kind = 'fees' AND p.amount = e.fee
                           AND p.currency = e.currency)""",
     "reversal_differs_from_original": """
         SELECT r.id::text AS subject,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -45,6 +46,22 @@ class PlannedEntry:
     request_id: str | None
     legs: tuple[Leg, ...] = field(default_factory=tuple)
     created_at: datetime | None = None  # set once written: the database's clock decides it
+    # The header of an entry of more than two postings (migration 0008): the source posts
+    # -(amount + fee) in `currency`, the target +to_amount in to_currency (None: amount in
+    # currency); the fee goes to the bank's fee income account, a conversion through its FX
+    # clearing accounts.
+    fee: int = 0
+    to_amount: int | None = None
+    to_currency: str | None = None
+    fx_rate: Decimal | None = None
+
+    @property
+    def received_amount(self) -> int:
+        return self.amount if self.to_amount is None else self.to_amount
+
+    @property
+    def received_currency(self) -> str:
+        return self.currency if self.to_currency is None else self.to_currency
 
 
 def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, currency: str,
@@ -87,6 +104,41 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
                         to_account_id, initiated_by, reverses_entry_id, request_id, legs)
 
 
+def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str]], *, kind: str,
+              amount: int, currency: str, from_account_id: str, to_account_id: str, fee: int = 0,
+              to_amount: int | None = None, to_currency: str | None = None,
+              fx_rate: Decimal | None = None, description: str = "", category: str | None = None,
+              initiated_by: str | None = None, reverses_entry_id: uuid.UUID | None = None,
+              request_id: str | None = None, allow_frozen: bool = False) -> PlannedEntry:
+    """An entry of any number of legs `(account id, signed minor units, currency)` against the
+    locked `accounts`, updated in place: the customer accounts must be usable and every one
+    that pays must cover its part (the bank's own accounts may go negative). The caller
+    gives legs that balance per currency; the database refuses any that do not."""
+    if from_account_id == to_account_id:
+        raise SameAccount("The source and destination accounts are the same.")
+    for account_id in {leg[0] for leg in legs}:
+        if account_id not in accounts:
+            raise NotFound(f"Account {account_id} does not exist.", account_id=account_id)
+    for account_id in (from_account_id, to_account_id):
+        accounts[account_id].ensure_usable(allow_frozen)
+    for account_id, amount_, leg_currency in legs:
+        account = accounts[account_id]
+        if account.currency != leg_currency:
+            raise CurrencyMismatch(f"Account {account_id} holds {account.currency}, not {leg_currency}.",
+                                   account_id=account_id)
+        if amount_ < 0 and not account.may_go_negative and -amount_ > account.available:
+            raise InsufficientFunds(f"Account {account_id} cannot cover this amount.", account_id=account_id)
+    planned: list[Leg] = []
+    for account_id, amount_, leg_currency in legs:
+        account = replace(accounts[account_id], balance=accounts[account_id].balance + amount_)
+        accounts[account_id] = account
+        planned.append(Leg(account_id, account.customer_id, amount_, leg_currency, account.balance,
+                           account.available_balance, category if account_id == from_account_id else None))
+    return PlannedEntry(uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
+                        to_account_id, initiated_by, reverses_entry_id, request_id, tuple(planned),
+                        fee=fee, to_amount=to_amount, to_currency=to_currency, fx_rate=fx_rate)
+
+
 def write_entries(session: Session, entries: list[PlannedEntry],
                   accounts: dict[str, LedgerAccount]) -> dict[uuid.UUID, datetime]:
     """Insert the planned entries and their postings, store the new balances; returns created_at by entry.
@@ -103,7 +155,9 @@ def write_entries(session: Session, entries: list[PlannedEntry],
         "descriptions": [e.description for e in entries], "categories": [e.category for e in entries],
         "sources": [e.from_account_id for e in entries], "targets": [e.to_account_id for e in entries],
         "initiators": [e.initiated_by for e in entries], "reversed": [e.reverses_entry_id for e in entries],
-        "request_ids": [e.request_id for e in entries],
+        "request_ids": [e.request_id for e in entries], "fees": [e.fee for e in entries],
+        "to_amounts": [e.to_amount for e in entries], "to_currencies": [e.to_currency for e in entries],
+        "fx_rates": [e.fx_rate for e in entries],
     })
     legs = [(e.id, leg) for e in entries for leg in e.legs]
     session.execute(_INSERT_POSTINGS, {
@@ -118,11 +172,14 @@ def write_entries(session: Session, entries: list[PlannedEntry],
 
 _INSERT_ENTRIES = text("""
     INSERT INTO journal_entries (id, kind, amount, currency, description, category, from_account_id,
-                                 to_account_id, initiated_by, reverses_entry_id, request_id)
+                                 to_account_id, initiated_by, reverses_entry_id, request_id, fee,
+                                 to_amount, to_currency, fx_rate)
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:amounts AS bigint[]),
                          CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
                          CAST(:categories AS text[]), CAST(:sources AS text[]), CAST(:targets AS text[]),
-                         CAST(:initiators AS text[]), CAST(:reversed AS uuid[]), CAST(:request_ids AS text[]))
+                         CAST(:initiators AS text[]), CAST(:reversed AS uuid[]), CAST(:request_ids AS text[]),
+                         CAST(:fees AS bigint[]), CAST(:to_amounts AS bigint[]), CAST(:to_currencies AS text[]),
+                         CAST(:fx_rates AS numeric[]))
     RETURNING id, created_at
 """)
 

@@ -5,14 +5,20 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from ..models import journal_entries, ledger_accounts
+from services.common.problems import Problem
+
+from ..books.pricing import FxQuote, quote_fx
+from ..models import journal_entries, ledger_accounts, postings
 from .account_sync import is_verified
-from .accounts import ensure_settlement_account, lock_accounts_in_order
-from .errors import AlreadyReversed, KycRequired, NotFound, NotReversible, ReversalNotAllowed
-from .posting import PlannedEntry, plan_entry, write_entries
+from .accounts import ensure_bank_account, ensure_settlement_account, lock_accounts_in_order
+from .errors import (AlreadyReversed, CurrencyMismatch, FxRateChanged, FxRateUnavailable, KycRequired,
+                     NotFound, NotReversible, ReversalNotAllowed)
+from .posting import PlannedEntry, plan_entry, plan_legs, write_entries
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class Actor:
 
 def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_account_id: str,
                   amount: int, currency: str, description: str = "", category: str | None = None,
-                  request_id: str | None = None) -> PlannedEntry:
+                  request_id: str | None = None, expected_fx_rate: Decimal | None = None) -> PlannedEntry:
     accounts = lock_accounts_in_order(session, [from_account_id, to_account_id])
     source = accounts.get(from_account_id)
     # Another customer's account answers like a missing one, so ids do not leak.
@@ -44,11 +50,56 @@ def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_ac
             and not is_verified(session, source.customer_id):
         raise KycRequired("Until your identity is verified you can move money only between your "
                           "own accounts.", account_id=to_account_id)
+    if target is not None and target.currency != source.currency and from_account_id != to_account_id:
+        return written(session, _cross_currency(session, accounts, actor, source, target, amount=amount,
+                                                currency=currency, description=description,
+                                                category=category, request_id=request_id,
+                                                expected_fx_rate=expected_fx_rate), accounts)
     entry = plan_entry(accounts, kind="transfer", amount=amount, currency=currency,
                        from_account_id=from_account_id, to_account_id=to_account_id,
                        description=description, category=category, initiated_by=actor.name,
                        request_id=request_id)
     return written(session, entry, accounts)
+
+
+def _cross_currency(session: Session, accounts, actor: Actor, source, target, *, amount: int,
+                    currency: str, description: str, category: str | None, request_id: str | None,
+                    expected_fx_rate: Decimal | None) -> PlannedEntry:
+    """API.md "Currencies, FX and fees": `amount`/`currency` leave the source (so `currency`
+    is the source's), converted at the rate in force through the bank's FX clearing account
+    of each currency, the fx fee on top to its fee income account, all in one entry."""
+    for account in (source, target):
+        account.ensure_usable()
+    if currency != source.currency:
+        raise CurrencyMismatch(f"Account {source.id} holds {source.currency}, not {currency}.",
+                               account_id=source.id)
+    quote = fx_quote(session, amount, currency, target.currency, expected_fx_rate)
+    clearing = {c: ensure_bank_account(session, "fx_clearing", c) for c in (currency, target.currency)}
+    fee_income = ensure_bank_account(session, "fees", currency)
+    # Customer account ids (UUIDs) sort before "internal:...", so taking the bank's accounts
+    # after the two customer accounts is still one global id order.
+    accounts.update(lock_accounts_in_order(session, [*clearing.values(), fee_income]))
+    return plan_legs(accounts, quote.legs(source=source.id, target=target.id, fx_clearing=clearing,
+                                          fee_income=fee_income),
+                     kind="transfer", amount=amount, currency=currency, from_account_id=source.id,
+                     to_account_id=target.id, fee=quote.fee, to_amount=quote.converted_amount,
+                     to_currency=quote.converted_currency, fx_rate=quote.rate, description=description,
+                     category=category, initiated_by=actor.name, request_id=request_id)
+
+
+def fx_quote(session: Session, amount: int, currency: str, to_currency: str,
+             expected_fx_rate: Decimal | None) -> FxQuote:
+    """books.pricing's quote, its business refusals as ledger errors (stored under the
+    Idempotency-Key and replayed like insufficient_funds); its validation errors stay 422s
+    that are not stored."""
+    try:
+        return quote_fx(session, amount, currency, to_currency, expected_rate=expected_fx_rate)
+    except Problem as problem:
+        if problem.code == "fx_rate_changed":
+            raise FxRateChanged(problem.detail, **problem.extra) from None
+        if problem.code == "fx_rate_unavailable":
+            raise FxRateUnavailable(problem.detail, **problem.extra) from None
+        raise
 
 
 def post_deposit(session: Session, actor: Actor, *, account_id: str, amount: int, currency: str,
@@ -79,6 +130,8 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
         raise ReversalNotAllowed(
             "Only the receiver of a transfer (a refund) or an admin can reverse it; a sender only "
             "between their own accounts.")
+    if original.is_multi_leg:
+        return _reverse_legs(session, actor, original, description, request_id)
     accounts = lock_accounts_in_order(session, [original.from_account_id, original.to_account_id])
     # Checked after the locks: a concurrent reversal has committed or not by now.
     if reversal_of(session, entry_id) is not None:
@@ -91,6 +144,25 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
                        # touch them. Closed accounts stay closed (the database refuses too).
                        allow_frozen=actor.is_admin)
     return written(session, entry, accounts)
+
+
+def _reverse_legs(session: Session, actor: Actor, original: "EntryView", description: str | None,
+                  request_id: str | None) -> PlannedEntry:
+    """An entry of more than two postings (a conversion, a fee) is reversed posting by posting:
+    the target gives back what it received, the source gets back amount and fee, the bank's
+    FX clearing and fee accounts are undone. Its header reads from the original's target."""
+    legs = [(row.account_id, -row.amount, row.currency.strip()) for row in session.execute(
+        select(postings.c.account_id, postings.c.amount, postings.c.currency)
+        .where(postings.c.entry_id == original.id).order_by(postings.c.id)).all()]
+    accounts = lock_accounts_in_order(session, [account_id for account_id, _, _ in legs])
+    if reversal_of(session, original.id) is not None:
+        raise AlreadyReversed(f"Transfer {original.id} has already been reversed.")
+    return written(session, plan_legs(
+        accounts, legs, kind="reversal", amount=original.received_amount, currency=original.received_currency,
+        from_account_id=original.to_account_id, to_account_id=original.from_account_id,
+        to_amount=original.amount + original.fee, to_currency=original.currency,
+        description=description or f"Reversal of {original.id}", initiated_by=actor.name,
+        reverses_entry_id=original.id, request_id=request_id, allow_frozen=actor.is_admin), accounts)
 
 
 def may_reverse(entry, actor: Actor) -> bool:
@@ -119,6 +191,22 @@ class EntryView:
     reverses_entry_id: uuid.UUID | None
     reversed_by: uuid.UUID | None
     created_at: datetime
+    fee: int = 0
+    to_amount: int | None = None
+    to_currency: str | None = None
+    fx_rate: Decimal | None = None
+
+    @property
+    def received_amount(self) -> int:
+        return self.amount if self.to_amount is None else self.to_amount
+
+    @property
+    def received_currency(self) -> str:
+        return (self.to_currency or self.currency).strip()
+
+    @property
+    def is_multi_leg(self) -> bool:
+        return self.fee != 0 or self.to_amount is not None
 
     def visible_to(self, actor: Actor) -> bool:
         return actor.is_admin or actor.customer_id in (self.from_customer_id, self.to_customer_id)

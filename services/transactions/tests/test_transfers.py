@@ -93,7 +93,7 @@ def test_rule_breaks_answer_their_code_and_write_nothing(client, funded, ledger_
     cases = [
         (transfer(client, "alice", alice, bob, "100.01"), 422, "insufficient_funds"),
         (transfer(client, "alice", alice, bob, "1.00", currency="USD"), 422, "currency_mismatch"),
-        (transfer(client, "alice", alice, usd, "1.00"), 422, "currency_mismatch"),
+        (transfer(client, "alice", alice, usd, "1.00"), 422, "fx_rate_unavailable"),  # no EUR/USD rate
         (transfer(client, "alice", alice, alice, "1.00"), 422, "same_account"),
         (transfer(client, "alice", "acc-missing", bob, "1.00"), 404, "not_found"),
         (transfer(client, "alice", alice, "acc-missing", "1.00"), 404, "not_found"),

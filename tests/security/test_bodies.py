@@ -157,14 +157,17 @@ def test_nul_in_a_query_parameter_is_422_naming_it(gateway, owner, query, field)
     assert field in json.dumps(problem.get("errors", problem)), problem
 
 
-@pytest.mark.parametrize("value", ["abc\x01def", "abc\x7f", "\x1b[31mred"])
+@pytest.mark.parametrize("value", ["abc\x01def", "abc\x7f", "\x1b[31mred", "caf\u00e9", "key\u00a0"])
 def test_a_control_character_in_the_idempotency_key_is_refused(gateway, owner, value):
     """A header we read (API.md: strings anywhere): never stored, never a 5xx."""
     before = balances(owner)
     response = send_raw(gateway, "POST", "/api/v1/transfers", transfer(owner),
                         {**owner.auth, "Idempotency-Key": value})
-    assert 400 <= response.status < 500, response.body
-    assert_problem(response, response.status)
+    if response.status == 400:  # gunicorn refuses some control characters in any header itself
+        assert_problem(response, 400)
+    else:
+        problem = assert_problem(response, 422, "validation_error")
+        assert "idempotency-key" in json.dumps(problem).lower(), problem
     assert balances(owner) == before
 
 

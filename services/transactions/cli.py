@@ -6,6 +6,10 @@ exits 0 when the ledger is whole and 1 (listing every violation) when it is not.
     DATABASE_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli relay-outbox
 delivers due outbox rows once (PREFERENCES_URL) and exits 0 when none is left waiting.
 
+    DATABASE_URL=... python -m services.transactions.cli expire-holds
+marks every active hold past its expires_at expired (reads already treat them so) and
+prints how many.
+
     DATABASE_URL=... python -m services.transactions.cli purge
 deletes, in batches, idempotency keys older than IDEMPOTENCY_RETENTION_HOURS (168, at least
 24) and delivered outbox rows and processed events older than OUTBOX_RETENTION_DAYS (30).
@@ -47,7 +51,7 @@ def purge_targets(settings: dict) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.transactions.cli")
-    parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge"))
+    parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge", "expire-holds"))
     command = parser.parse_args(argv).command
     if command == "relay-outbox":
         return relay_outbox("transactions", outbox_events, EVENT_ROUTES,
@@ -58,7 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     if not url:
         print("DATABASE_URL is not set", file=sys.stderr)
         return 2
+    if command == "expire-holds":
+        return expire_holds(url)
     return ledger_check(url)
+
+
+def expire_holds(url: str) -> int:
+    from .ledger.holds import expire_due_holds
+    engine = make_engine(url, "transactions-cli", pool_size=1)
+    expired = expire_due_holds(lambda: Session(engine))
+    engine.dispose()
+    print(f"{expired} hold(s) expired", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -92,3 +92,20 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Card authorisations (migration 0008): `ledger_accounts.held` is the sum of the active ones.
+holds = Table(
+    "holds", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("account_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("captured_amount", BigInteger, nullable=False, server_default="0"),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("merchant", Text, nullable=False, server_default=""),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("capture_entry_id", UUID(as_uuid=True)),
+    Column("created_by", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -79,3 +79,19 @@ def _json(body: dict, status: int, replayed: bool) -> Response:
                         mimetype=MEDIA_TYPE if status >= 400 else "application/json")
     response.headers[REPLAYED] = "true" if replayed else "false"
     return response
+
+
+def optional_idempotent_write(scope: str, action: Action) -> Response:
+    """State changes (capture, release, settle, return) take an optional Idempotency-Key
+    (API.md "State changes"): with one, exactly as idempotent_write; without, the action runs
+    once in its own transaction (a refusal answers as the LedgerError handler does)."""
+    if request.headers.get(HEADER, "").strip():
+        return idempotent_write(scope, action)
+    session = request_session()
+
+    def attempt() -> Response:
+        status, body, _ = action(session)
+        session.commit()
+        return _json(body, status, replayed=False)
+
+    return retry_transient(attempt, attempts=ATTEMPTS, before_retry=session.rollback)

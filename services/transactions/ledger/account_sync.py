@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from ..models import ledger_accounts, ledger_customers
+from .accounts import expire_due
 from .errors import AccountClosed, AccountNotEmpty, NotFound, OverdraftInUse
 
 VERIFIED = "verified"
@@ -89,9 +90,10 @@ def apply_account_snapshot(session: Session, snapshot: AccountSnapshot) -> Accou
 
 
 def _locked(session: Session, account_id: str):
-    return session.execute(
-        select(ledger_accounts).where(ledger_accounts.c.id == account_id).with_for_update()
-    ).one()
+    """The account's row FOR UPDATE, its due holds expired first (a close needs none left)."""
+    locked = select(ledger_accounts).where(ledger_accounts.c.id == account_id)
+    row = session.execute(locked.with_for_update()).one()
+    return session.execute(locked).one() if expire_due(session, [account_id]) else row
 
 
 def _view(row, applied: bool) -> AccountView:

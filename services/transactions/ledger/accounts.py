@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..models import ledger_accounts
+from ..models import holds, ledger_accounts
 from .errors import AccountClosed, AccountFrozen, NotFound
 
 
@@ -43,6 +43,27 @@ class LedgerAccount:
 
 
 _COLUMNS = [ledger_accounts.c[name] for name in LedgerAccount.__dataclass_fields__]
+
+# Holds past their expires_at that no write has expired yet: they still count in `held`
+# (the database keeps held = the sum of active holds), but no longer against what the
+# customer may spend, so reads leave them out (API.md: an expired hold no longer counts).
+_EXPIRED_UNRELEASED = (
+    select(func.coalesce(func.sum(holds.c.amount), 0))
+    .where(holds.c.account_id == ledger_accounts.c.id, holds.c.status == "active",
+           holds.c.expires_at <= func.now())
+    .scalar_subquery()
+)
+_READ_COLUMNS = [(ledger_accounts.c.held - _EXPIRED_UNRELEASED).label("held") if name == "held"
+                 else ledger_accounts.c[name] for name in LedgerAccount.__dataclass_fields__]
+
+# Lazy expiry, run under the accounts' locks (ledger_accounts first, then holds, the order
+# every writer takes), so a write sees `held` without the expired holds and the database's
+# balance_within_overdraft CHECK agrees with it.
+_EXPIRE_DUE = text("""
+    UPDATE holds SET status = 'expired', updated_at = now()
+     WHERE account_id = ANY(CAST(:ids AS text[])) AND status = 'active' AND expires_at <= now()
+    RETURNING account_id
+""")
 
 BANK_KINDS = ("settlement", "fx_clearing", "fees")
 
@@ -95,17 +116,24 @@ def set_status(session: Session, account_id: str, status: str) -> None:
 
 
 def lock_accounts_in_order(session: Session, account_ids: Iterable[str]) -> dict[str, LedgerAccount]:
-    """Lock the accounts FOR UPDATE in id order, so two transfers never wait on each other in a cycle."""
+    """Lock the accounts FOR UPDATE in id order, so two transfers never wait on each other in a
+    cycle; then expire their holds that are due, so `held` is what they hold now."""
     ids = sorted(set(account_ids))
-    rows = session.execute(
-        select(*_COLUMNS).where(ledger_accounts.c.id.in_(ids))
-        .order_by(ledger_accounts.c.id).with_for_update()
-    ).all()
+    locked = select(*_COLUMNS).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
+    rows = session.execute(locked.with_for_update()).all()
+    if expire_due(session, [row.id for row in rows]):
+        rows = session.execute(locked).all()  # held changed; the rows stay locked
     return {row.id: LedgerAccount(**row._mapping) for row in rows}
 
 
+def expire_due(session: Session, locked_ids: list[str]) -> bool:
+    """Expire the due holds of accounts the caller has locked; True when any was."""
+    return bool(locked_ids) and session.execute(_EXPIRE_DUE, {"ids": locked_ids}).first() is not None
+
+
 def get_accounts(session: Session, account_ids: Iterable[str]) -> list[LedgerAccount]:
-    rows = session.execute(select(*_COLUMNS).where(ledger_accounts.c.id.in_(list(account_ids)))).all()
+    """Unlocked reads: `held` leaves out the holds already past their expiry."""
+    rows = session.execute(select(*_READ_COLUMNS).where(ledger_accounts.c.id.in_(list(account_ids)))).all()
     return [LedgerAccount(**row._mapping) for row in rows]
 
 

@@ -2,6 +2,7 @@
 the synchronous PUTs (interface 2) and the events delivered out of order on purpose."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -88,13 +89,15 @@ def test_closing_refuses_money_or_holds_and_is_final(client, owner_engines):
     assert response.status_code == 409 and response.get_json()["code"] == "account_not_empty"
     assert tuple(ledger_row(owner_engines, "acc-close"))[:3] == ("active", 0, 1)
     put_account(client, snapshot("acc-empty", 1))
-    with owner_engines["transactions"].begin() as connection:  # a hold, no money (no holds API yet)
-        connection.execute(text("UPDATE ledger_accounts SET held = 100, overdraft_limit = 100 "
-                                "WHERE id = 'acc-empty'"))
+    put_account(client, snapshot("acc-empty", 2, overdraft_limit="1.00"))
+    hold = client.post("/api/v1/holds", headers=admin_headers(),  # a hold, no money
+                       json={"account_id": "acc-empty", "amount": "1.00", "currency": "EUR",
+                             "expires_at": (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()})
+    assert hold.status_code == 201, hold.get_data(as_text=True)
     response = put_account(client, snapshot("acc-empty", 2, status="closed", overdraft_limit="1.00"))
     assert response.status_code == 409 and response.get_json()["code"] == "account_not_empty"
-    with owner_engines["transactions"].begin() as connection:
-        connection.execute(text("UPDATE ledger_accounts SET held = 0 WHERE id = 'acc-empty'"))
+    released = client.post(f"/api/v1/holds/{hold.get_json()['id']}/release", headers=admin_headers())
+    assert released.status_code == 200
     closed = put_account(client, snapshot("acc-empty", 2, status="closed"))
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
     reopened = put_account(client, snapshot("acc-empty", 3, status="active"))

@@ -187,9 +187,12 @@ def test_holds_count_against_the_overdraft(conn):
     conn.execute("UPDATE ledger_accounts SET overdraft_limit = 500 WHERE id = 'g-b'")
     entry(conn, [("g-a", -300, "EUR"), ("g-b", 300, "EUR")], amount=300)
     conn.commit()
-    conn.execute("UPDATE ledger_accounts SET held = 800 WHERE id = 'g-b'")  # 300 - 800 = -500: allowed
+    # held moves only with holds (migration 0009): the holds' trigger sets it.
+    conn.execute("INSERT INTO holds (id, account_id, amount, currency, expires_at) "
+                 "VALUES (%s, 'g-b', 800, 'EUR', now() + interval '1 day')", (uuid.uuid4(),))  # 300 - 800 = -500
     with pytest.raises(psycopg.errors.CheckViolation) as caught:
-        conn.execute("UPDATE ledger_accounts SET held = 801 WHERE id = 'g-b'")
+        conn.execute("INSERT INTO holds (id, account_id, amount, currency, expires_at) "
+                     "VALUES (%s, 'g-b', 1, 'EUR', now() + interval '1 day')", (uuid.uuid4(),))
     assert caught.value.diag.constraint_name == "balance_within_overdraft"
     conn.rollback()
 

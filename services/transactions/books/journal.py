@@ -25,7 +25,7 @@ from services.common.problems import Problem
 from .chart import accounts_by_code, sync_chart
 from .db import guarded
 from .periods import EARLIEST, refuse_closed
-from .values import decode_cursor, encode_cursor, invalid, rfc3339, utc_today
+from .values import encode_cursor, invalid, newest_first_page, rfc3339, utc_today
 
 MAX_LINES = 100
 MAX_AHEAD = timedelta(days=366)
@@ -206,20 +206,9 @@ def void_entry(session: Session, entry_id: str, voided_by: str) -> Entry:
 def list_entries(session: Session, *, limit: int, cursor: str | None = None,
                  status: str | None = None) -> tuple[list[Entry], str | None]:
     """Newest first by creation."""
-    where, params = ["true"], {"limit": limit + 1}
-    if status:
-        where.append("status = :status")
-        params["status"] = status
-    if cursor:
-        moment, entry_id = decode_cursor(cursor, 2)
-        try:
-            params["c_at"], params["c_id"] = datetime.fromisoformat(moment), uuid.UUID(entry_id)
-        except ValueError:
-            raise invalid("cursor", "The cursor is not one this API gave out.") from None
-        where.append("(created_at, id) < (:c_at, :c_id)")
-    rows = session.execute(text(
-        f"SELECT {_COLUMNS} FROM manual_journal_entries WHERE {' AND '.join(where)} "
-        "ORDER BY created_at DESC, id DESC LIMIT :limit"), params).all()
+    query, params = newest_first_page("manual_journal_entries", _COLUMNS, ("created_at", "id"),
+                                      datetime.fromisoformat, limit=limit, cursor=cursor, status=status)
+    rows = session.execute(text(query), params).all()
     page = rows[:limit]
     lines = _lines(session, [row.id for row in page])
     entries = [_entry(row, lines.get(row.id, [])) for row in page]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from services.common.problems import Problem
 
 from .db import guarded
-from .values import decode_cursor, encode_cursor, invalid, rfc3339, utc_today
+from .values import encode_cursor, invalid, newest_first_page, rfc3339, utc_today
 
 EARLIEST = date(1970, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -103,20 +103,9 @@ def close_period(session: Session, period_id: str, closed_by: str) -> Period:
 def list_periods(session: Session, *, limit: int, cursor: str | None = None,
                  status: str | None = None) -> tuple[list[Period], str | None]:
     """Newest first by start date."""
-    where, params = ["true"], {"limit": limit + 1}
-    if status:
-        where.append("status = :status")
-        params["status"] = status
-    if cursor:
-        start, period_id = decode_cursor(cursor, 2)
-        try:
-            params["c_start"], params["c_id"] = date.fromisoformat(start), uuid.UUID(period_id)
-        except ValueError:
-            raise invalid("cursor", "The cursor is not one this API gave out.") from None
-        where.append("(start_date, id) < (:c_start, :c_id)")
-    rows = session.execute(text(
-        f"SELECT {_COLUMNS} FROM fiscal_periods WHERE {' AND '.join(where)} "
-        "ORDER BY start_date DESC, id DESC LIMIT :limit"), params).all()
+    query, params = newest_first_page("fiscal_periods", _COLUMNS, ("start_date", "id"), date.fromisoformat,
+                                      limit=limit, cursor=cursor, status=status)
+    rows = session.execute(text(query), params).all()
     periods = [_period(row) for row in rows[:limit]]
     next_cursor = encode_cursor(periods[-1].start_date.isoformat(), periods[-1].id) if len(rows) > limit else None
     return periods, next_cursor

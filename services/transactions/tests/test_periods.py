@@ -174,3 +174,14 @@ def test_a_close_and_a_post_of_the_same_dates_serialize(client, owner_engines):
     entries = {e: client.get(f"/api/v1/admin/journal-entries/{e}", headers=admin()).get_json()["status"]
                for e in (first["id"], second["id"])}
     assert entries == {first["id"]: "posted", second["id"]: "draft"}
+
+
+def test_periods_page_newest_first_by_cursor_and_refuse_a_forged_cursor(client):
+    for month in ("01", "02", "03"):
+        assert create_period(client, f"2025-{month}", f"2025-{month}-01", f"2025-{month}-28").status_code == 201
+    first = client.get("/api/v1/admin/fiscal-periods?limit=2", headers=admin()).get_json()
+    assert [p["name"] for p in first["items"]] == ["2025-03", "2025-02"] and first["next_cursor"]
+    rest = client.get(f"/api/v1/admin/fiscal-periods?limit=2&cursor={first['next_cursor']}", headers=admin()).get_json()
+    assert [p["name"] for p in rest["items"]] == ["2025-01"] and rest["next_cursor"] is None
+    forged = client.get("/api/v1/admin/fiscal-periods?cursor=bm90LWEtY3Vyc29y", headers=admin())
+    assert forged.status_code == 422 and "cursor" in forged.get_json()["errors"]

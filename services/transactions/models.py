@@ -35,6 +35,9 @@ ledger_accounts = Table(
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Migration 0010: the account's number (an IBAN of this bank) and type, from its snapshot.
+    Column("iban", Text),
+    Column("account_type", Text),
 )
 
 # Each customer's KYC status as the accounts service last told it; no row = not verified.
@@ -67,6 +70,7 @@ journal_entries = Table(
     Column("to_amount", BigInteger),
     Column("to_currency", CHAR(3)),
     Column("fx_rate", Numeric(22, 12)),
+    Column("merchant", Text),  # migration 0010
 )
 
 postings = Table(
@@ -108,4 +112,23 @@ holds = Table(
     Column("created_by", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# External transfers (migration 0010): the beneficiary and the state of an
+# `external_transfer` entry, pending -> posted (settled) | returned (reversed).
+external_transfers = Table(
+    "external_transfers", metadata,
+    Column("entry_id", UUID(as_uuid=True), primary_key=True),
+    Column("iban", Text, nullable=False),
+    Column("beneficiary_name", Text, nullable=False),
+    Column("country", CHAR(2), nullable=False),
+    Column("bic", Text),
+    Column("bank_name", Text),
+    Column("international", Boolean, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("settlement_entry_id", UUID(as_uuid=True)),
+    Column("return_entry_id", UUID(as_uuid=True)),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -38,7 +38,7 @@ MAX_HOLD = timedelta(days=366)
 class HoldRequestSchema(MoneySchema):
     account_id = ID
     description = SafeText(load_default="", validate=ma.validate.Length(max=140))
-    merchant = SafeText(load_default="", validate=ma.validate.Length(max=140))
+    merchant = SafeText(load_default="", validate=ma.validate.Length(max=128))
     expires_at = ma.fields.AwareDateTime(required=True, metadata={"description": "RFC 3339, in the future"})
 
     @ma.validates("expires_at")

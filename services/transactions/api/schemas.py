@@ -56,6 +56,7 @@ class TransferRequestSchema(MoneySchema):
     category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
     # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
     expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
+    merchant = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=128))
 
 
 class DepositRequestSchema(MoneySchema):
@@ -84,6 +85,7 @@ class TransferSchema(ma.Schema):
     fx_rate = ma.fields.String(metadata={"description": "Cross-currency only"})
     converted_amount = ma.fields.String(metadata={"description": "Cross-currency only: what the target received"})
     converted_currency = ma.fields.String()
+    merchant = ma.fields.String(allow_none=True)
 
 
 class StatementQuerySchema(ma.Schema):

@@ -42,7 +42,7 @@ def create_transfer(body):
                               amount=to_minor(body["amount"], body["currency"]),
                               currency=body["currency"], description=body["description"],
                               category=body["category"], request_id=current_request_id(),
-                              expected_fx_rate=body["expected_fx_rate"])
+                              expected_fx_rate=body["expected_fx_rate"], merchant=body["merchant"])
         return posted(session, entry)
 
     return idempotent_write(who.name, act)

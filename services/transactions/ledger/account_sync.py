@@ -38,6 +38,8 @@ class AccountSnapshot:
     status: str
     overdraft_limit: int  # minor units
     version: int
+    iban: str | None = None          # the account's number (an IBAN of this bank)
+    account_type: str | None = None  # checking, savings, credit_card, loan...
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ def apply_account_snapshot(session: Session, snapshot: AccountSnapshot) -> Accou
         insert(ledger_accounts)
         .values(id=snapshot.account_id, customer_id=snapshot.customer_id, kind="customer",
                 currency=snapshot.currency, status=snapshot.status,
-                overdraft_limit=snapshot.overdraft_limit, version=snapshot.version)
+                overdraft_limit=snapshot.overdraft_limit, version=snapshot.version,
+                iban=snapshot.iban, account_type=snapshot.account_type)
         .on_conflict_do_nothing(index_elements=[ledger_accounts.c.id])
         .returning(ledger_accounts.c.id)
     ).first()
@@ -83,6 +86,12 @@ def apply_account_snapshot(session: Session, snapshot: AccountSnapshot) -> Accou
                              account_id=row.id)
     # A closed account keeps its last limit: nothing will ever use it again.
     values = {"version": snapshot.version, "status": snapshot.status, "updated_at": func.now()}
+    # Number and type are fixed at opening; an account mirrored before migration 0010 (or
+    # by an event without them) learns them from its next snapshot.
+    if row.iban is None and snapshot.iban:
+        values["iban"] = snapshot.iban
+    if row.account_type is None and snapshot.account_type:
+        values["account_type"] = snapshot.account_type
     if row.status != "closed":
         values["overdraft_limit"] = snapshot.overdraft_limit
     session.execute(update(ledger_accounts).where(ledger_accounts.c.id == row.id).values(**values))

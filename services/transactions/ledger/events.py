@@ -60,8 +60,9 @@ class AccountSnapshotSchema(ma.Schema):
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     overdraft_limit = ma.fields.String(load_default="0", allow_none=True)
     version = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=2**62))
-    number = ma.fields.String(load_default=None, allow_none=True)
-    type = ma.fields.String(load_default=None, allow_none=True)
+    number = ma.fields.String(load_default=None, allow_none=True,
+                              validate=ma.validate.Regexp(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"))
+    type = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=32))
 
     @ma.validates_schema
     def _limit_fits_currency(self, data, **_kwargs):
@@ -98,7 +99,8 @@ def snapshot_from(data: dict) -> AccountSnapshot:
     currency = data["currency"].upper()
     return AccountSnapshot(data["account_id"], data["customer_id"], currency, data["status"],
                            limit_minor(data["overdraft_limit"] or "0", currency),
-                           data["version"])
+                           data["version"], iban=data.get("number") or None,
+                           account_type=data.get("type") or None)
 
 
 def _apply_event_snapshot(session: Session, snapshot: AccountSnapshot) -> None:

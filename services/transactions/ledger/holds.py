@@ -161,7 +161,7 @@ def capture_hold(session: Session, actor: Actor, hold_id: uuid.UUID, amount: int
     entry = plan_entry(accounts, kind="card_capture", amount=amount, currency=currency,
                        from_account_id=row.account_id, to_account_id=settlement,
                        description=row.description or f"Card payment {row.merchant}".strip(),
-                       initiated_by=actor.name, request_id=request_id)
+                       initiated_by=actor.name, request_id=request_id, merchant=row.merchant or None)
     session.execute(update(holds).where(holds.c.id == hold_id).values(
         status="captured", captured_amount=amount, capture_entry_id=entry.id, updated_at=func.now()))
     created = write_entries(session, [entry], accounts)

@@ -54,6 +54,7 @@ class PlannedEntry:
     to_amount: int | None = None
     to_currency: str | None = None
     fx_rate: Decimal | None = None
+    merchant: str | None = None
 
     @property
     def received_amount(self) -> int:
@@ -68,7 +69,8 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
                from_account_id: str, to_account_id: str, description: str = "",
                category: str | None = None, initiated_by: str | None = None,
                reverses_entry_id: uuid.UUID | None = None, request_id: str | None = None,
-               check_status: bool = True, allow_frozen: bool = False) -> PlannedEntry:
+               check_status: bool = True, allow_frozen: bool = False,
+               merchant: str | None = None) -> PlannedEntry:
     """Check the rules for moving `amount` and update `accounts` (the locked rows) in place."""
     if from_account_id == to_account_id:
         raise SameAccount("The source and destination accounts are the same.")
@@ -101,7 +103,7 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
         Leg(target.id, target.customer_id, amount, currency, target.balance, target.available_balance),
     )
     return PlannedEntry(uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
-                        to_account_id, initiated_by, reverses_entry_id, request_id, legs)
+                        to_account_id, initiated_by, reverses_entry_id, request_id, legs, merchant=merchant)
 
 
 def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str]], *, kind: str,
@@ -109,7 +111,8 @@ def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str
               to_amount: int | None = None, to_currency: str | None = None,
               fx_rate: Decimal | None = None, description: str = "", category: str | None = None,
               initiated_by: str | None = None, reverses_entry_id: uuid.UUID | None = None,
-              request_id: str | None = None, allow_frozen: bool = False) -> PlannedEntry:
+              request_id: str | None = None, allow_frozen: bool = False,
+              merchant: str | None = None) -> PlannedEntry:
     """An entry of any number of legs `(account id, signed minor units, currency)` against the
     locked `accounts`, updated in place: the customer accounts must be usable and every one
     that pays must cover its part (the bank's own accounts may go negative). The caller
@@ -136,7 +139,8 @@ def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str
                            account.available_balance, category if account_id == from_account_id else None))
     return PlannedEntry(uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
                         to_account_id, initiated_by, reverses_entry_id, request_id, tuple(planned),
-                        fee=fee, to_amount=to_amount, to_currency=to_currency, fx_rate=fx_rate)
+                        fee=fee, to_amount=to_amount, to_currency=to_currency, fx_rate=fx_rate,
+                        merchant=merchant)
 
 
 def write_entries(session: Session, entries: list[PlannedEntry],
@@ -157,7 +161,7 @@ def write_entries(session: Session, entries: list[PlannedEntry],
         "initiators": [e.initiated_by for e in entries], "reversed": [e.reverses_entry_id for e in entries],
         "request_ids": [e.request_id for e in entries], "fees": [e.fee for e in entries],
         "to_amounts": [e.to_amount for e in entries], "to_currencies": [e.to_currency for e in entries],
-        "fx_rates": [e.fx_rate for e in entries],
+        "fx_rates": [e.fx_rate for e in entries], "merchants": [e.merchant for e in entries],
     })
     legs = [(e.id, leg) for e in entries for leg in e.legs]
     session.execute(_INSERT_POSTINGS, {
@@ -173,13 +177,13 @@ def write_entries(session: Session, entries: list[PlannedEntry],
 _INSERT_ENTRIES = text("""
     INSERT INTO journal_entries (id, kind, amount, currency, description, category, from_account_id,
                                  to_account_id, initiated_by, reverses_entry_id, request_id, fee,
-                                 to_amount, to_currency, fx_rate)
+                                 to_amount, to_currency, fx_rate, merchant)
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:amounts AS bigint[]),
                          CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
                          CAST(:categories AS text[]), CAST(:sources AS text[]), CAST(:targets AS text[]),
                          CAST(:initiators AS text[]), CAST(:reversed AS uuid[]), CAST(:request_ids AS text[]),
                          CAST(:fees AS bigint[]), CAST(:to_amounts AS bigint[]), CAST(:to_currencies AS text[]),
-                         CAST(:fx_rates AS numeric[]))
+                         CAST(:fx_rates AS numeric[]), CAST(:merchants AS text[]))
     RETURNING id, created_at
 """)
 

@@ -35,7 +35,8 @@ class Actor:
 
 def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_account_id: str,
                   amount: int, currency: str, description: str = "", category: str | None = None,
-                  request_id: str | None = None, expected_fx_rate: Decimal | None = None) -> PlannedEntry:
+                  request_id: str | None = None, expected_fx_rate: Decimal | None = None,
+                  merchant: str | None = None) -> PlannedEntry:
     accounts = lock_accounts_in_order(session, [from_account_id, to_account_id])
     source = accounts.get(from_account_id)
     # Another customer's account answers like a missing one, so ids do not leak.
@@ -54,17 +55,18 @@ def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_ac
         return written(session, _cross_currency(session, accounts, actor, source, target, amount=amount,
                                                 currency=currency, description=description,
                                                 category=category, request_id=request_id,
-                                                expected_fx_rate=expected_fx_rate), accounts)
+                                                expected_fx_rate=expected_fx_rate, merchant=merchant),
+                       accounts)
     entry = plan_entry(accounts, kind="transfer", amount=amount, currency=currency,
                        from_account_id=from_account_id, to_account_id=to_account_id,
                        description=description, category=category, initiated_by=actor.name,
-                       request_id=request_id)
+                       request_id=request_id, merchant=merchant)
     return written(session, entry, accounts)
 
 
 def _cross_currency(session: Session, accounts, actor: Actor, source, target, *, amount: int,
                     currency: str, description: str, category: str | None, request_id: str | None,
-                    expected_fx_rate: Decimal | None) -> PlannedEntry:
+                    expected_fx_rate: Decimal | None, merchant: str | None = None) -> PlannedEntry:
     """API.md "Currencies, FX and fees": `amount`/`currency` leave the source (so `currency`
     is the source's), converted at the rate in force through the bank's FX clearing account
     of each currency, the fx fee on top to its fee income account, all in one entry."""
@@ -84,7 +86,8 @@ def _cross_currency(session: Session, accounts, actor: Actor, source, target, *,
                      kind="transfer", amount=amount, currency=currency, from_account_id=source.id,
                      to_account_id=target.id, fee=quote.fee, to_amount=quote.converted_amount,
                      to_currency=quote.converted_currency, fx_rate=quote.rate, description=description,
-                     category=category, initiated_by=actor.name, request_id=request_id)
+                     category=category, initiated_by=actor.name, request_id=request_id,
+                     merchant=merchant)
 
 
 def fx_quote(session: Session, amount: int, currency: str, to_currency: str,
@@ -195,6 +198,7 @@ class EntryView:
     to_amount: int | None = None
     to_currency: str | None = None
     fx_rate: Decimal | None = None
+    merchant: str | None = None
 
     @property
     def received_amount(self) -> int:

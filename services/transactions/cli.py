@@ -51,8 +51,11 @@ def purge_targets(settings: dict) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.transactions.cli")
-    parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge", "expire-holds"))
-    command = parser.parse_args(argv).command
+    parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge", "expire-holds",
+                                            *DB_COMMANDS))
+    parser.add_argument("--date", default=None, help="YYYY-MM-DD (commands that act for a day)")
+    args = parser.parse_args(argv)
+    command = args.command
     if command == "relay-outbox":
         return relay_outbox("transactions", outbox_events, EVENT_ROUTES,
                             {"preferences": "http://127.0.0.1:8083"})
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command == "expire-holds":
         return expire_holds(url)
+    if command in DB_COMMANDS:
+        return DB_COMMANDS[command](url, args)
     return ledger_check(url)
 
 
@@ -74,6 +79,12 @@ def expire_holds(url: str) -> int:
     engine.dispose()
     print(f"{expired} hold(s) expired", file=sys.stderr)
     return 0
+
+
+# Further commands that need only DATABASE_URL: name -> function(url, args) -> exit code.
+# One a line, each feature adding its own.
+DB_COMMANDS: dict = {
+}
 
 
 if __name__ == "__main__":

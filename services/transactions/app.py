@@ -13,7 +13,7 @@ from services.common.outbox_wiring import init_outbox, pg_event_receiver
 from services.common.problems import problem_response
 from services.common.sql import init_read_replica, init_sql
 
-from .api import admin, books, fx, holds, internal, ledger_check, reference, statements, transfers
+from .api import admin, books, external, fx, holds, internal, ledger_check, reference, statements, transfers
 
 # The API's blueprints, one module a line: each feature adds its own line.
 BLUEPRINT_MODULES = (
@@ -26,6 +26,7 @@ BLUEPRINT_MODULES = (
     fx,
     books,
     holds,
+    external,
 )
 from .events import EVENT_ROUTES, HANDLERS
 from .ledger.errors import STATUS, LedgerError

@@ -9,6 +9,7 @@ from services.common.amounts import AmountString, validate_amount_for_currency
 from services.common.input_rules import SafeText
 
 from ..books.fx import RateError, parse_rate
+from ..ledger.external import InvalidIban, parse_iban
 from ..currencies import minor_units
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
@@ -49,14 +50,39 @@ class FxRate(ma.fields.Field):
             raise ma.ValidationError(str(error)) from None
 
 
+class Iban(ma.fields.String):
+    """An IBAN by schwifty's rules (length, country format, check digits); loaded compact."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 42:
+            raise ma.ValidationError("An IBAN has at most 34 characters.")
+        try:
+            return parse_iban(text).iban
+        except InvalidIban as error:
+            raise ma.ValidationError(f"Not a valid IBAN: {error}") from None
+
+
 class TransferRequestSchema(MoneySchema):
     from_account_id = ID
-    to_account_id = ID
+    # One of the two: an account of this bank by id, or any IBAN (API.md "External and
+    # international transfers"), with the beneficiary's name.
+    to_account_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
+    to_iban = Iban(load_default=None, metadata={"example": "DE89370400440532013000"})
+    beneficiary_name = SafeText(load_default=None, validate=ma.validate.Length(min=1, max=140))
     description = SafeText(load_default="", validate=ma.validate.Length(max=140))
     category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
     # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
     expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
     merchant = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=128))
+
+    @ma.validates_schema
+    def _one_destination(self, data, **_kwargs):
+        if (data.get("to_account_id") is None) == (data.get("to_iban") is None):
+            raise ma.ValidationError("Give to_account_id or to_iban, not both.", field_name="to_account_id")
+        if data.get("to_iban") is not None and not data.get("beneficiary_name"):
+            raise ma.ValidationError("A transfer to an IBAN names its beneficiary.",
+                                     field_name="beneficiary_name")
 
 
 class DepositRequestSchema(MoneySchema):
@@ -73,7 +99,7 @@ class TransferSchema(ma.Schema):
     kind = ma.fields.String()
     status = ma.fields.String()
     from_account_id = ma.fields.String()
-    to_account_id = ma.fields.String()
+    to_account_id = ma.fields.String(allow_none=True)
     amount = ma.fields.String()
     currency = ma.fields.String()
     description = ma.fields.String()
@@ -86,6 +112,10 @@ class TransferSchema(ma.Schema):
     converted_amount = ma.fields.String(metadata={"description": "Cross-currency only: what the target received"})
     converted_currency = ma.fields.String()
     merchant = ma.fields.String(allow_none=True)
+    external = ma.fields.Boolean(metadata={"description": "Sent to another bank (to_iban)"})
+    international = ma.fields.Boolean(metadata={"description": "External, to another country"})
+    to_iban = ma.fields.String(metadata={"description": "External only"})
+    beneficiary_name = ma.fields.String(metadata={"description": "External only"})
 
 
 class StatementQuerySchema(ma.Schema):
@@ -114,6 +144,9 @@ class StatementPageSchema(ma.Schema):
 
 
 class BatchItemSchema(TransferRequestSchema):
+    # The batch moves money between this bank's accounts only.
+    to_account_id = ID
+    to_iban = ma.fields.Constant(None, load_only=True, metadata={"description": "Not in a batch"})
     idempotency_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
 
 

@@ -27,6 +27,14 @@ def _money_fields(entry) -> dict:
     return fields
 
 
+def external_fields(to_iban: str | None, beneficiary_name: str | None, international: bool | None) -> dict:
+    """An external transfer names its beneficiary; its header's target is the bank's clearing."""
+    if to_iban is None:
+        return {}
+    return {"external": True, "international": bool(international), "to_iban": to_iban,
+            "beneficiary_name": beneficiary_name, "to_account_id": None}
+
+
 def transfer_json(entry: EntryView) -> dict:
     currency = entry.currency.strip()
     return {**_money_fields(entry),
@@ -43,6 +51,7 @@ def transfer_json(entry: EntryView) -> dict:
         "reverses_transfer_id": str(entry.reverses_entry_id) if entry.reverses_entry_id else None,
         "reversed_by": str(entry.reversed_by) if entry.reversed_by else None,
         "created_at": rfc3339(entry.created_at),
+        **external_fields(entry.to_iban, entry.beneficiary_name, entry.international),
     }
 
 
@@ -74,12 +83,13 @@ def ledger_account_json(account: LedgerAccount) -> dict:
     }
 
 
-def planned_transfer_json(entry, created_at: datetime) -> dict:
-    """A freshly posted entry (not yet read back), shaped like transfer_json."""
+def planned_transfer_json(entry, created_at: datetime, external=None) -> dict:
+    """A freshly posted entry (not yet read back), shaped like transfer_json; `external` the
+    ExternalState of an external transfer (ledger/external.py)."""
     return {**_money_fields(entry),
         "id": str(entry.id),
         "kind": entry.kind,
-        "status": "posted",
+        "status": external.status if external else "posted",
         "from_account_id": entry.from_account_id,
         "to_account_id": entry.to_account_id,
         "amount": from_minor(entry.amount, entry.currency),
@@ -90,4 +100,6 @@ def planned_transfer_json(entry, created_at: datetime) -> dict:
         "reverses_transfer_id": str(entry.reverses_entry_id) if entry.reverses_entry_id else None,
         "reversed_by": None,
         "created_at": rfc3339(created_at),
+        **(external_fields(external.iban, external.beneficiary_name, external.international)
+           if external else {}),
     }

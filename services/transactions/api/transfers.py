@@ -12,7 +12,7 @@ from services.common.sql import request_session
 
 from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
-from ..ledger.transfers import get_entry_for, post_transfer, reverse_entry
+from ..ledger.transfers import get_entry_for, post_transfer, post_transfer_to_iban, reverse_entry
 from ..money import to_minor
 from .actors import actor, customer_actor
 from .idempotent import idempotent_write
@@ -22,10 +22,10 @@ from .serialize import planned_transfer_json, rfc3339, transfer_json
 blp = Blueprint("transfers", __name__, url_prefix="/api/v1", description="Money movement.")
 
 
-def posted(session, entry):
+def posted(session, entry, external=None):
     """Publish transfer.posted with the change and answer with the entry just written."""
     publish(current_app, session, "transfer.posted", transfer_posted(entry, rfc3339(entry.created_at)))
-    return 201, planned_transfer_json(entry, entry.created_at), entry.id
+    return 201, planned_transfer_json(entry, entry.created_at, external), entry.id
 
 
 @blp.post("/transfers")
@@ -33,17 +33,21 @@ def posted(session, entry):
 @blp.response(201, TransferSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
 def create_transfer(body):
-    """Move money from one of the customer's accounts to another account."""
+    """Move money from one of the customer's accounts to another account of this bank
+    (`to_account_id`, or `to_iban` of this bank), or to another bank (`to_iban` and
+    `beneficiary_name`: 201 `pending` until the bank settles or returns it)."""
     who = customer_actor()
 
     def act(session):
-        entry = post_transfer(session, who, from_account_id=body["from_account_id"],
-                              to_account_id=body["to_account_id"],
-                              amount=to_minor(body["amount"], body["currency"]),
-                              currency=body["currency"], description=body["description"],
-                              category=body["category"], request_id=current_request_id(),
-                              expected_fx_rate=body["expected_fx_rate"], merchant=body["merchant"])
-        return posted(session, entry)
+        common = dict(from_account_id=body["from_account_id"], amount=to_minor(body["amount"], body["currency"]),
+                      currency=body["currency"], description=body["description"], category=body["category"],
+                      request_id=current_request_id(), expected_fx_rate=body["expected_fx_rate"],
+                      merchant=body["merchant"])
+        if body["to_iban"] is not None:
+            entry, external = post_transfer_to_iban(session, who, to_iban=body["to_iban"],
+                                                    beneficiary_name=body["beneficiary_name"], **common)
+            return posted(session, entry, external)
+        return posted(session, post_transfer(session, who, to_account_id=body["to_account_id"], **common))
 
     return idempotent_write(who.name, act)
 

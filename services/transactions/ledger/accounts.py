@@ -65,7 +65,7 @@ _EXPIRE_DUE = text("""
     RETURNING account_id
 """)
 
-BANK_KINDS = ("settlement", "fx_clearing", "fees")
+BANK_KINDS = ("settlement", "fx_clearing", "fees", "outgoing_clearing", "rewards")
 
 
 def bank_account_id(kind: str, currency: str) -> str:

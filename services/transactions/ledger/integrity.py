@@ -8,7 +8,14 @@
 - every account's balance equals the sum of its postings and its last running balance;
 - each currency sums to zero over all accounts (the bank's own accounts included);
 - the manual journal's posted entries balance per currency, and none was posted into a
-  fiscal period after it closed.
+  fiscal period after it closed;
+- the FX clearing account of each currency holds what the conversions' headers say it
+  should (what came in on the source side less what went out converted, reversed ones
+  cancelling);
+- every external transfer has one state that its entries bear out: pending (neither
+  settled nor reversed), posted (one settlement entry of its amount) or returned (its
+  reversal), and no settlement entry is of no external transfer;
+- no hold is captured beyond its amount, and a captured hold's entry posts what it says.
 Postings and entries that point at nothing are impossible by foreign key, so they are not
 searched for.
 
@@ -94,6 +101,56 @@ CHECKS = {
         FROM manual_journal_entries e
         JOIN fiscal_periods p ON e.effective_date BETWEEN p.start_date AND p.end_date
         WHERE e.status = 'posted' AND p.status = 'closed' AND e.posted_at > p.closed_at""",
+    # Conversions (migration 0008): the source side puts `amount` of `currency` into that
+    # currency's FX clearing, the target side takes `to_amount` of `to_currency` out of its
+    # own; a reversed conversion is mirrored by its reversal, so it leaves nothing behind.
+    "fx_clearing_differs_from_conversions": """
+        WITH conversions AS (
+            SELECT e.currency, e.amount, e.to_currency, e.to_amount FROM journal_entries e
+            WHERE e.to_currency IS NOT NULL AND e.to_currency <> e.currency AND e.kind <> 'reversal'
+              AND NOT EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_entry_id = e.id)),
+        expected AS (
+            SELECT currency, sum(amount) AS total FROM (
+                SELECT currency, amount FROM conversions
+                UNION ALL SELECT to_currency, -to_amount FROM conversions) legs
+            GROUP BY currency),
+        held AS (SELECT currency, sum(balance) AS total FROM ledger_accounts
+                 WHERE kind = 'fx_clearing' GROUP BY currency)
+        SELECT coalesce(h.currency, x.currency) AS subject,
+               'FX clearing holds ' || coalesce(h.total, 0) || ' but the conversions sum to '
+               || coalesce(x.total, 0) AS detail
+        FROM held h FULL JOIN expected x ON x.currency = h.currency
+        WHERE coalesce(h.total, 0) <> coalesce(x.total, 0)""",
+    # External transfers (migration 0010, ledger/external.py).
+    "external_transfer_state_differs": """
+        SELECT e.id::text AS subject,
+               'external transfer ' || coalesce(x.status, 'without a state')
+               || CASE WHEN s.id IS NOT NULL THEN ', settled by ' || s.id ELSE '' END
+               || CASE WHEN r.id IS NOT NULL THEN ', reversed by ' || r.id ELSE '' END AS detail
+        FROM journal_entries e
+        LEFT JOIN external_transfers x ON x.entry_id = e.id
+        LEFT JOIN journal_entries s ON s.id = x.settlement_entry_id
+        LEFT JOIN journal_entries r ON r.reverses_entry_id = e.id
+        WHERE e.kind = 'external_transfer' AND (
+              x.entry_id IS NULL
+           OR (x.status = 'pending' AND (s.id IS NOT NULL OR r.id IS NOT NULL))
+           OR (x.status = 'posted' AND (s.id IS NULL OR r.id IS NOT NULL OR s.kind <> 'external_settlement'
+                                        OR s.amount <> e.amount OR s.currency <> e.currency
+                                        OR s.from_account_id <> e.to_account_id))
+           OR (x.status = 'returned' AND (r.id IS NULL OR r.id <> x.return_entry_id)))
+        UNION ALL
+        SELECT s.id::text, 'a settlement of no external transfer'
+        FROM journal_entries s
+        WHERE s.kind = 'external_settlement'
+          AND NOT EXISTS (SELECT 1 FROM external_transfers x WHERE x.settlement_entry_id = s.id)""",
+    "hold_captured_beyond_amount": """
+        SELECT h.id::text AS subject,
+               h.status || ': captured ' || h.captured_amount || ' of ' || h.amount
+               || coalesce(', its entry posts ' || e.amount, '') AS detail
+        FROM holds h LEFT JOIN journal_entries e ON e.id = h.capture_entry_id
+        WHERE h.captured_amount > h.amount
+           OR (h.status = 'captured' AND (e.id IS NULL OR e.amount <> h.captured_amount))
+           OR (h.status <> 'captured' AND (h.capture_entry_id IS NOT NULL OR h.captured_amount <> 0))""",
     "currency_does_not_sum_to_zero": """
         SELECT currency AS subject, 'all accounts sum to ' || sum(balance) AS detail
         FROM ledger_accounts GROUP BY currency HAVING sum(balance) <> 0""",

@@ -7,17 +7,18 @@ from datetime import datetime
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from services.common.problems import Problem
 
 from ..books.pricing import FxQuote, quote_fx
-from ..models import journal_entries, ledger_accounts, postings
+from ..models import external_transfers, journal_entries, ledger_accounts, postings
 from .account_sync import is_verified
 from .accounts import ensure_bank_account, ensure_settlement_account, lock_accounts_in_order
 from .errors import (AlreadyReversed, CurrencyMismatch, FxRateChanged, FxRateUnavailable, KycRequired,
                      NotFound, NotReversible, ReversalNotAllowed)
+from .external import account_for_iban, parse_iban, post_external, unknown_iban
 from .posting import PlannedEntry, plan_entry, plan_legs, write_entries
 
 
@@ -90,6 +91,26 @@ def _cross_currency(session: Session, accounts, actor: Actor, source, target, *,
                      merchant=merchant)
 
 
+def post_transfer_to_iban(session: Session, actor: Actor, *, from_account_id: str, to_iban: str,
+                          beneficiary_name: str, amount: int, currency: str, description: str = "",
+                          category: str | None = None, request_id: str | None = None,
+                          expected_fx_rate: Decimal | None = None, merchant: str | None = None):
+    """An IBAN of this bank is an internal transfer to its account; any other is external.
+    Returns (entry, ExternalState or None)."""
+    beneficiary = parse_iban(to_iban)  # the schema has validated it already
+    if beneficiary.is_this_bank:
+        target = account_for_iban(session, beneficiary.iban)
+        if target is None:
+            raise unknown_iban(beneficiary.iban)
+        return post_transfer(session, actor, from_account_id=from_account_id, to_account_id=target,
+                             amount=amount, currency=currency, description=description, category=category,
+                             request_id=request_id, expected_fx_rate=expected_fx_rate,
+                             merchant=merchant), None
+    return post_external(session, actor, beneficiary, beneficiary_name, from_account_id=from_account_id,
+                         amount=amount, currency=currency, description=description, category=category,
+                         merchant=merchant, request_id=request_id)
+
+
 def fx_quote(session: Session, amount: int, currency: str, to_currency: str,
              expected_fx_rate: Decimal | None) -> FxQuote:
     """books.pricing's quote, its business refusals as ledger errors (stored under the
@@ -129,12 +150,16 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
         raise NotFound(f"Transfer {entry_id} does not exist.")
     if original.kind == "reversal":
         raise NotReversible("A reversal cannot itself be reversed; make a new transfer.")
+    if original.kind in ("external_transfer", "external_settlement"):
+        # A pending external transfer comes back by the admin's return; a settled one has
+        # left the bank and can only come back as an incoming payment.
+        raise NotReversible("An external transfer is not reversed; a pending one is returned by the bank.")
     if not may_reverse(original, actor):
         raise ReversalNotAllowed(
             "Only the receiver of a transfer (a refund) or an admin can reverse it; a sender only "
             "between their own accounts.")
     if original.is_multi_leg:
-        return _reverse_legs(session, actor, original, description, request_id)
+        return reverse_by_legs(session, actor, original, description, request_id)
     accounts = lock_accounts_in_order(session, [original.from_account_id, original.to_account_id])
     # Checked after the locks: a concurrent reversal has committed or not by now.
     if reversal_of(session, entry_id) is not None:
@@ -149,8 +174,8 @@ def reverse_entry(session: Session, actor: Actor, entry_id: uuid.UUID, *,
     return written(session, entry, accounts)
 
 
-def _reverse_legs(session: Session, actor: Actor, original: "EntryView", description: str | None,
-                  request_id: str | None) -> PlannedEntry:
+def reverse_by_legs(session: Session, actor: Actor, original: "EntryView", description: str | None,
+                    request_id: str | None) -> PlannedEntry:
     """An entry of more than two postings (a conversion, a fee) is reversed posting by posting:
     the target gives back what it received, the source gets back amount and fee, the bank's
     FX clearing and fee accounts are undone. Its header reads from the original's target."""
@@ -199,6 +224,14 @@ class EntryView:
     to_currency: str | None = None
     fx_rate: Decimal | None = None
     merchant: str | None = None
+    # External transfers (ledger/external.py): the beneficiary; `status` is then its state.
+    to_iban: str | None = None
+    beneficiary_name: str | None = None
+    international: bool | None = None
+
+    @property
+    def is_external(self) -> bool:
+        return self.to_iban is not None
 
     @property
     def received_amount(self) -> int:
@@ -224,17 +257,21 @@ def written(session: Session, entry: PlannedEntry, accounts) -> PlannedEntry:
 def find_entry(session: Session, entry_id: uuid.UUID) -> EntryView | None:
     source, target = aliased(ledger_accounts), aliased(ledger_accounts)
     reversal = aliased(journal_entries)
+    external = external_transfers
     row = session.execute(
         select(journal_entries, source.c.customer_id.label("from_customer_id"),
-               target.c.customer_id.label("to_customer_id"), reversal.c.id.label("reversed_by"))
+               target.c.customer_id.label("to_customer_id"), reversal.c.id.label("reversed_by"),
+               external.c.iban.label("to_iban"), external.c.beneficiary_name, external.c.international,
+               func.coalesce(external.c.status, journal_entries.c.status).label("shown_status"))
         .join(source, source.c.id == journal_entries.c.from_account_id)
         .join(target, target.c.id == journal_entries.c.to_account_id)
         .outerjoin(reversal, reversal.c.reverses_entry_id == journal_entries.c.id)
+        .outerjoin(external, external.c.entry_id == journal_entries.c.id)
         .where(journal_entries.c.id == entry_id)
     ).first()
     if row is None:
         return None
-    values = row._mapping
+    values = {**row._mapping, "status": row.shown_status}
     return EntryView(**{name: values[name] for name in EntryView.__dataclass_fields__})
 
 

@@ -9,7 +9,8 @@ ADMIN = "admin-1"
 
 
 def open_account(client, customer_id: str, currency: str = "EUR", overdraft_limit: str = "0.00",
-                 account_id: str | None = None, kyc: str | None = "verified") -> str:
+                 account_id: str | None = None, kyc: str | None = "verified", number: str | None = None,
+                 account_type: str = "checking") -> str:
     """Deliver an account.opened event, as the accounts service's outbox would; the owner's
     KYC status is put first (verified by default: most tests move money between customers)."""
     account_id = account_id or f"acc-{uuid.uuid4().hex[:12]}"
@@ -18,8 +19,8 @@ def open_account(client, customer_id: str, currency: str = "EUR", overdraft_limi
     event = {"id": str(uuid.uuid4()), "type": "account.opened", "source": "accounts",
              "occurred_at": "2026-11-25T00:00:00Z",
              "data": {"account_id": account_id, "customer_id": customer_id, "currency": currency,
-                      "type": "checking", "overdraft_limit": overdraft_limit, "status": "active",
-                      "version": 1}}
+                      "type": account_type, "overdraft_limit": overdraft_limit, "status": "active",
+                      "version": 1, **({"number": number} if number else {})}}
     response = client.post("/internal/events", json=event, headers=auth_header("transactions", caller="accounts"))
     assert response.status_code == 200, response.get_data(as_text=True)
     return account_id

@@ -52,7 +52,7 @@ from .pii import FieldCipher
 DEMO_DOMAIN = "demo.finovabank.example"  # .example is reserved: no real mailbox gets mail
 DEMO_PASSWORD = "Finova-Demo-2026!"
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
-                   "opened_at", "version", "kyc_status", "customer_version")
+                   "opened_at", "version", "kyc_status", "customer_version", "number")
 # Seeded rows are version 1 on both sides: nothing has changed since they were written.
 SEEDED_VERSION = 1
 DEMO_KYC_STATUS = "verified"
@@ -121,7 +121,7 @@ def seed_customers_and_accounts(session: Session, cipher: FieldCipher, customers
                 account_id, customer_id, type_, currency, nickname, overdraft, opened_at = row
                 copy.write_row((account_id, customer_id, number, type_, currency, nickname, "active",
                                 overdraft, SEEDED_VERSION, opened_at, opened_at))
-    _write_manifest(manifest, account_rows)
+    _write_manifest(manifest, account_rows, numbers)
     audit.record(session, audit.SYSTEM, "demo_data.seeded", "seed", "accounts", None,
                  after={"customers": customers, "accounts": len(account_rows)})
     session.flush()
@@ -161,12 +161,13 @@ def _plan_customer(rng: random.Random, cipher: FieldCipher, number: int, passwor
     return customer, accounts
 
 
-def _write_manifest(path: Path, account_rows: list[tuple]) -> None:
+def _write_manifest(path: Path, account_rows: list[tuple], numbers: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(MANIFEST_FIELDS)
-        for account_id, customer_id, type_, currency, _nickname, overdraft, opened_at in account_rows:
+        for row, number in zip(account_rows, numbers):
+            account_id, customer_id, type_, currency, _nickname, overdraft, opened_at = row
             writer.writerow((account_id, customer_id, currency, type_,
                              format_amount(Decimal(overdraft), currency), "active", opened_at.isoformat(),
-                             SEEDED_VERSION, DEMO_KYC_STATUS, SEEDED_VERSION))
+                             SEEDED_VERSION, DEMO_KYC_STATUS, SEEDED_VERSION, number))

@@ -67,7 +67,7 @@ MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_l
                    "opened_at")
 # Added by the accounts seed with versions and KYC (accounts_0004); a manifest without them is
 # read as version 1 and KYC verified, so a demo seeded before keeps moving money.
-OPTIONAL_FIELDS = ("kyc_status", "version", "customer_version")
+OPTIONAL_FIELDS = ("kyc_status", "version", "customer_version", "number")
 BULK_TABLES = ("journal_entries", "postings")
 BALANCE_TRIGGERS = (("postings", "postings_balanced"), ("journal_entries", "entry_has_postings"),
                     ("postings", "postings_guard"))
@@ -126,6 +126,7 @@ class OpenedAccount:
     version: int = 1
     kyc_status: str = "verified"
     customer_version: int = 0
+    number: str | None = None  # the account's IBAN (an IBAN of this bank pays it)
 
 
 @dataclass
@@ -151,7 +152,8 @@ def read_manifest(path: Path) -> list[OpenedAccount]:
                               row["status"], datetime.fromisoformat(row["opened_at"]),
                               version=int(row.get("version") or 1),
                               kyc_status=row.get("kyc_status") or "verified",
-                              customer_version=int(row.get("customer_version") or 0))
+                              customer_version=int(row.get("customer_version") or 0),
+                              number=row.get("number") or None)
                 for row in reader]
 
 
@@ -289,13 +291,13 @@ class _Book:
         """The customers' ledger accounts with their final balances, and the settlement balances."""
         index = {account_id: i for i, account_id in enumerate(self.ids)}
         with cursor.copy("COPY ledger_accounts (id, customer_id, kind, currency, status, overdraft_limit, "
-                         "balance, version, created_at, updated_at) FROM STDIN") as copy:
+                         "balance, version, created_at, updated_at, iban, account_type) FROM STDIN") as copy:
             for account in self.accounts:
                 i = index.get(account.account_id)
                 balance = self.balance[i] if i is not None else 0
                 copy.write_row((account.account_id, account.customer_id, "customer", account.currency,
                                 account.status, account.overdraft_limit, balance, account.version,
-                                account.opened_at, account.opened_at))
+                                account.opened_at, account.opened_at, account.number, account.type))
         for i in self.settlement.values():
             cursor.execute("UPDATE ledger_accounts SET balance = balance + %s, updated_at = now() WHERE id = %s",
                            (self.balance[i], self.ids[i]))

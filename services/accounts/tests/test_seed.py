@@ -83,11 +83,12 @@ def test_the_manifest_lists_every_account_as_account_opened_would(seeded, owner_
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames) == MANIFEST_FIELDS
         manifest = {row["account_id"]: row for row in reader}
-    stored = rows(owner_engines, "SELECT id::text, customer_id::text, currency, type, overdraft_limit, status "
-                                 "FROM bank_accounts")
+    stored = rows(owner_engines, "SELECT id::text, customer_id::text, currency, type, overdraft_limit, status, "
+                                 "number FROM bank_accounts")
     assert len(manifest) == len(stored) == seeded.accounts
-    for account_id, customer_id, currency, type_, overdraft, status in stored:
+    for account_id, customer_id, currency, type_, overdraft, status, number in stored:
         row = manifest[account_id]
+        assert row["number"] == number
         assert (row["customer_id"], row["currency"], row["type"], row["status"]) == (customer_id, currency,
                                                                                    type_, status)
         assert row["overdraft_limit"] == ("1000.00" if type_ == "credit_card" else "0.00") == f"{overdraft:.2f}"

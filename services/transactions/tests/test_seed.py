@@ -168,6 +168,10 @@ def test_make_seed_runs_both_seeds_end_to_end(accounts_db, transactions_db, owne
     assert scalar(owner_engines["transactions"], "SELECT count(*) FROM ledger_accounts WHERE kind = 'customer'") \
         == bank_accounts
     assert scalar(owner_engines["transactions"], "SELECT count(*) FROM journal_entries") == TRANSACTIONS
+    # Each ledger account knows its number and type, so an IBAN of this bank pays it.
+    assert scalar(owner_engines["accounts"], "SELECT string_agg(number || type, ',' ORDER BY id) FROM bank_accounts") \
+        == scalar(owner_engines["transactions"], "SELECT string_agg(iban || account_type, ',' ORDER BY id) "
+                                                 "FROM ledger_accounts WHERE kind = 'customer'")
     with Session(owner_engines["transactions"]) as session:
         assert check_ledger(session) == []
     printed = capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""Automated workflows: scheduled and recurring transfers (Flask-free)."""

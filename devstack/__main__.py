@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from .jobs import JOBS, start_jobs
 from .local import (DATA_DIR, MONGO_DB, STATE_FILE, app_ports, running_supervisor, store_ports,
                     write_state)
 from .stack import (app_environment, ensure_admin, migrate, port_open, prepare_databases, start_apps,
@@ -40,12 +41,14 @@ def up() -> int:
         _load_demo_data(databases)
         environments = app_environment(ports, databases, stores.mongo_url, MONGO_DB)
         apps = start_apps(ports, environments, DATA_DIR / "logs")
+        start_jobs(environments, databases, DATA_DIR / "logs", stop)
         write_state()
         _say("FinovaBank is up:")
         for name in ("gateway", "accounts", "transactions", "preferences"):
             _say(f"  {name:<13} {apps.url(name)}   (readiness: {apps.url(name)}/readyz)")
         _say(f"  public API    {apps.url('gateway')}/api/v1/...")
         _say(f"  admin login   {admin_email} (FINOVA_ADMIN_EMAIL / FINOVA_ADMIN_PASSWORD; see README)")
+        _say(f"  jobs          {', '.join(job.name for job in JOBS)} (the CronJobs' commands, in the background)")
         _say(f"logs in {DATA_DIR / 'logs'}; Ctrl-C or `make down` stops everything")
         while not stop.is_set():
             for name, process in apps.processes.items():

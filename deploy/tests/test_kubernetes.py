@@ -37,8 +37,10 @@ CRONJOB_COMMANDS = {
     "accounts-purge": ("services/accounts/cli.py", "purge"),
     "transactions-purge": ("services/transactions/cli.py", "purge"),
     "transactions-ledger-check": ("services/transactions/cli.py", "ledger-check"),
+    "transactions-create-partitions": ("services/transactions/cli.py", "create-partitions"),
+    "transactions-expire-holds": ("services/transactions/cli.py", "expire-holds"),
     "preferences-purge": ("services/preferences/purge.py", None),
-    "transactions-scheduled-transfers": ("services/transactions/cli.py", "run-scheduled-transfers"),
+    "transactions-scheduled-transfers": ("services/transactions/cli.py", "run-due"),
 }
 
 
@@ -317,7 +319,8 @@ def test_the_calls_the_suite_makes_are_allowed(rendered, target):
         store = "postgres" if target == "overlays/dev" else f"{service}-pg"
         for client in (service, f"{service}-migrate", f"{service}-purge", "postgres-provision"):
             calls.append((client, store, 5432))
-    calls.append(("transactions-ledger-check", "postgres" if target == "overlays/dev" else "transactions-pg", 5432))
+    for job in ("transactions-ledger-check", "transactions-create-partitions", "transactions-expire-holds"):
+        calls.append((job, "postgres" if target == "overlays/dev" else "transactions-pg", 5432))
     for source, destination, port in calls:
         assert allowed(docs, pods[source], pods[destination], port), f"{source} -> {destination}:{port}"
     assert not allowed(docs, pods["preferences"], pods["accounts"], 8081)
@@ -335,7 +338,8 @@ def test_each_store_is_reachable_only_from_its_owner(rendered, target):
             expected = {service, f"{service}-migrate", f"{service}-outbox-relay", f"{service}-purge",
                         "postgres-provision"}
             if service == "transactions":
-                expected |= {"transactions-scheduled-transfers", "transactions-ledger-check"}
+                expected |= {"transactions-scheduled-transfers", "transactions-ledger-check",
+                             "transactions-create-partitions", "transactions-expire-holds"}
             assert _reaching(docs, f"{service}-pg", 5432) - {f"{service}-pg"} == expected, service
     else:  # one server holds both databases; the roles keep each service to its own
         reaching = _reaching(docs, "postgres", 5432)

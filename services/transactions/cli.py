@@ -10,6 +10,14 @@ delivers due outbox rows once (PREFERENCES_URL) and exits 0 when none is left wa
 marks every active hold past its expires_at expired (reads already treat them so) and
 prints how many.
 
+    DATABASE_URL=<owner url> python -m services.transactions.cli create-partitions [--date YYYY-MM-DD]
+creates the monthly postings partitions from this UTC month (or --date's) to three months
+ahead, moving any postings of those months out of postings_default (ledger/partitions.py).
+
+    DATABASE_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli run-due [--date YYYY-MM-DD]
+executes every scheduled-transfer run (and bill) due on or before the day (UTC today by
+default) once, however often or concurrently it runs (workflows/runner.py).
+
     DATABASE_URL=... python -m services.transactions.cli purge
 deletes, in batches, idempotency keys older than IDEMPOTENCY_RETENTION_HOURS (168, at least
 24) and delivered outbox rows and processed events older than OUTBOX_RETENTION_DAYS (30).
@@ -81,9 +89,44 @@ def expire_holds(url: str) -> int:
     return 0
 
 
+def create_partitions_command(url: str, args) -> int:
+    from datetime import date, datetime, timezone
+
+    from .ledger.partitions import create_partitions
+    today = date.fromisoformat(args.date) if args.date else datetime.now(timezone.utc).date()
+    engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)
+    with Session(engine) as session, session.begin():
+        run = create_partitions(session, today)
+    engine.dispose()
+    moved = f", {run.moved_from_default} posting(s) moved out of postings_default" if run.moved_from_default else ""
+    print(f"{len(run.created)} partition(s) created{moved}: {' '.join(run.created) or '-'}", file=sys.stderr)
+    return 0
+
+
+def run_due_command(url: str, args) -> int:
+    """The day's scheduled transfers (and the rest of workflows/runner.py's DUE_WORK), once each.
+    Exits 0 when the run went through, failed transfers included (they are recorded and
+    notified); 1 when a schedule's run broke (logged, left due for the next run)."""
+    from datetime import date, datetime, timezone
+
+    from .app import create_app
+    from .workflows.runner import run_due
+    day = date.fromisoformat(args.date) if args.date else datetime.now(timezone.utc).date()
+    # The service's own app (its outbox, settings and checks), without its relay thread: the
+    # events this run writes are delivered by the service's relay or the relay CronJob.
+    app = create_app({"DATABASE_URL": url, "OUTBOX_RELAY": False, "ACCESS_LOG": False})
+    factory = app.extensions["sql_sessions"]
+    report = run_due(app, factory, day)
+    print(f"run-due {day.isoformat()}: " + ", ".join(f"{k}={v}" for k, v in sorted(report.items())),
+          file=sys.stderr)
+    return 1 if report.get("schedules_errored") else 0
+
+
 # Further commands that need only DATABASE_URL: name -> function(url, args) -> exit code.
 # One a line, each feature adding its own.
 DB_COMMANDS: dict = {
+    "create-partitions": lambda url, args: create_partitions_command(url, args),
+    "run-due": lambda url, args: run_due_command(url, args),
 }
 
 

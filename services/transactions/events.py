@@ -6,6 +6,7 @@ from .ledger.events import ACCOUNT_HANDLERS
 # The preferences service raises notifications (low balance, large transaction) from these.
 EVENT_ROUTES = {
     "transfer.posted": ("preferences",),
+    "scheduled_transfer.failed": ("preferences",),
 }
 
 # Account and customer events from the accounts service, applied by version

@@ -4,7 +4,8 @@ The schema, with its triggers and constraints, is created by Alembic
 (database/migrations/transactions); these Core tables are how the code names it.
 Money columns are BIGINT minor units of the row's currency.
 """
-from sqlalchemy import (BigInteger, Boolean, CHAR, Column, DateTime, Integer, Numeric, Table, Text, func)
+from sqlalchemy import (BigInteger, Boolean, CHAR, Column, Date, DateTime, Integer, Numeric, SmallInteger, Table, Text,
+                        func)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
@@ -130,5 +131,38 @@ external_transfers = Table(
     Column("return_entry_id", UUID(as_uuid=True)),
     Column("decided_by", Text),
     Column("decided_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Scheduled transfers (migration 0015): a customer's standing orders and each run of them,
+# one row per (schedule, run date), claimed before the run moves money.
+scheduled_transfers = Table(
+    "scheduled_transfers", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("from_account_id", Text, nullable=False),
+    Column("to_account_id", Text),
+    Column("to_iban", Text),
+    Column("beneficiary_name", Text),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("frequency", Text, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("day_of_month", SmallInteger),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("next_run_date", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+scheduled_runs = Table(
+    "scheduled_runs", metadata,
+    Column("schedule_id", UUID(as_uuid=True), primary_key=True),
+    Column("run_date", Date, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("transfer_id", UUID(as_uuid=True)),
+    Column("error_code", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

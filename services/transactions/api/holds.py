@@ -3,9 +3,6 @@ POST /api/v1/holds/{id}/capture and /release (API.md "Holds"). Creating, capturi
 releasing are the card integration's (admin); customers read their own holds."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +21,7 @@ from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
 from ..ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
 from ..money import from_minor, to_minor
+from .cursors import decode_after, encode_after
 from .actors import actor, admin_actor
 from .idempotent import idempotent_write, optional_idempotent_write
 from .schemas import ID, MoneySchema, TransferSchema
@@ -117,8 +115,8 @@ def create(body):
 def index(query):
     """The customer's holds (an admin's: any), newest first; filters account_id and status."""
     found, after = list_holds(read_session(), actor(), limit=query["limit"], account_id=query["account_id"],
-                              status=query["status"], after=_decode(query["cursor"]))
-    return {"items": [hold_json(h) for h in found], "next_cursor": _encode(after)}
+                              status=query["status"], after=decode_after(query["cursor"]))
+    return {"items": [hold_json(h) for h in found], "next_cursor": encode_after(after)}
 
 
 @blp.get("/holds/<hold_id>")
@@ -172,19 +170,3 @@ def _uuid(value: str) -> uuid.UUID:
     except ValueError:
         raise NotFound(f"Hold {value} does not exist.") from None
 
-
-def _encode(after) -> str | None:
-    if after is None:
-        return None
-    return base64.urlsafe_b64encode(json.dumps([after[0].isoformat(), str(after[1])]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None):
-    if not cursor:
-        return None
-    try:
-        moment, hold_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(moment), uuid.UUID(hold_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise Problem(422, "validation_error", "The cursor is not one this API gave out.",
-                      errors={"cursor": ["The cursor is not one this API gave out."]}) from None

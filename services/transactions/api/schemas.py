@@ -63,18 +63,12 @@ class Iban(ma.fields.String):
             raise ma.ValidationError(f"Not a valid IBAN: {error}") from None
 
 
-class TransferRequestSchema(MoneySchema):
-    from_account_id = ID
+class DestinationSchema(ma.Schema):
     # One of the two: an account of this bank by id, or any IBAN (API.md "External and
     # international transfers"), with the beneficiary's name.
     to_account_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
     to_iban = Iban(load_default=None, metadata={"example": "DE89370400440532013000"})
     beneficiary_name = SafeText(load_default=None, validate=ma.validate.Length(min=1, max=140))
-    description = SafeText(load_default="", validate=ma.validate.Length(max=140))
-    category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
-    # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
-    expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
-    merchant = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=128))
 
     @ma.validates_schema
     def _one_destination(self, data, **_kwargs):
@@ -83,6 +77,15 @@ class TransferRequestSchema(MoneySchema):
         if data.get("to_iban") is not None and not data.get("beneficiary_name"):
             raise ma.ValidationError("A transfer to an IBAN names its beneficiary.",
                                      field_name="beneficiary_name")
+
+
+class TransferRequestSchema(MoneySchema, DestinationSchema):
+    from_account_id = ID
+    description = SafeText(load_default="", validate=ma.validate.Length(max=140))
+    category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
+    # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
+    expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
+    merchant = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=128))
 
 
 class DepositRequestSchema(MoneySchema):

@@ -90,6 +90,12 @@ class CaptureTooLarge(LedgerError):
     code = "validation_error"
 
 
+class InvalidInput(LedgerError):
+    """A request the schema let through that the domain refuses as invalid (a schedule
+    without a run date, say); `errors` names the field, like the schema's answers."""
+    code = "validation_error"
+
+
 # The HTTP status each rule answers with (the API layer's only mapping).
 STATUS = {
     NotFound: 404,
@@ -111,13 +117,14 @@ STATUS = {
     HoldNotActive: 409,
     InvalidState: 409,
     CaptureTooLarge: 422,
+    InvalidInput: 422,
 }
 
 # Refusals for a business reason are stored under the Idempotency-Key and replayed for its
 # lifetime (API.md "Idempotency, completed"). These are not, so the client may resend under
 # the same key: a key reused with another body, and 404 (an account the ledger does not
 # know yet may still arrive by its event). Validation and auth errors never reach the key.
-NOT_STORED = (IdempotencyKeyReused, NotFound, CaptureTooLarge)
+NOT_STORED = (IdempotencyKeyReused, NotFound, CaptureTooLarge, InvalidInput)
 
 
 def stored_refusal(error: LedgerError) -> bool:

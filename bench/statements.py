@@ -49,8 +49,10 @@ def main() -> None:
                       "amount": "0.01", "currency": "EUR", "category": "food" if n % 10 == 0 else "other",
                       "description": f"line {n}"}
                      for n in range(start, min(start + 1000, args.lines - 1))]
+            # A fresh token per call: internal tokens live 60 s, and loading takes longer.
             response = session.post(base + "/api/v1/admin/transfers/batch",
-                                    json={"items": items, "notify": False}, headers=admin)
+                                    json={"items": items, "notify": False},
+                                    headers=headers(subject="ops", roles=("admin",)))
             response.raise_for_status()
         print(f"loaded {args.lines} statement lines in {time.perf_counter() - started:.1f}s")
 
@@ -70,6 +72,7 @@ def main() -> None:
         }
         print(f"{args.requests} requests per case, one client, gunicorn 2 workers x 4 threads:")
         for name, url in cases.items():
+            customer = headers(subject="cust-main")  # fresh for each case (60 s tokens)
             for _ in range(20):  # warm up the connection pools and caches
                 session.get(url, headers=customer)
             samples = []

@@ -1,0 +1,89 @@
+"""Automated workflows as a customer and ops see them: a standing order created through the
+gateway, run by `python -m services.transactions.cli run-due` (the CronJob's command) against
+the running suite's ledger, its runs and their money; a failed run recorded with its code."""
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from devstack.stack import ROOT
+from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new_customer, open_account, problem  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+TODAY = datetime.now(timezone.utc).date()
+
+
+def key() -> dict:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def run_due(suite_databases, day) -> str:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": suite_databases["transactions"].app_url,
+                   "INTERNAL_TOKEN_SECRET": "e2e-runner-secret-that-is-long-enough-0123456789"}
+    result = subprocess.run([sys.executable, "-m", "services.transactions.cli", "run-due", "--date", day.isoformat()],
+                            env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+@pytest.fixture(scope="module")
+def payer(gateway, admin):  # noqa: F811
+    customer, caller = new_customer(gateway)
+    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
+                      json={"status": "verified"}).status_code == 200
+    source = open_account(caller)
+    deposit(admin, source["id"], "100.00")
+    _, payee_caller = new_customer(gateway)
+    return {"caller": caller, "source": source, "payee": open_account(payee_caller), "payee_caller": payee_caller}
+
+
+def test_a_standing_order_runs_once_per_date_through_the_runner(payer, suite_databases):
+    caller = payer["caller"]
+    created = caller.call("POST", "/api/v1/scheduled-transfers", headers=key(), json={
+        "from_account_id": payer["source"]["id"], "to_account_id": payer["payee"]["id"], "amount": "30.00",
+        "currency": "EUR", "description": "rent", "schedule": {"frequency": "daily", "start_date": TODAY.isoformat()}})
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    day = TODAY + timedelta(days=3)  # four dates: three post, the fourth finds 10.00 left
+    assert "runs_posted=3" in run_due(suite_databases, day)
+    assert "runs_posted=0" in run_due(suite_databases, day)  # the CronJob again: nothing moves twice
+    runs = caller.call("GET", f"/api/v1/scheduled-transfers/{schedule['id']}/runs").json()["items"]
+    assert [r["status"] for r in runs] == ["failed", "posted", "posted", "posted"]
+    assert runs[0]["error_code"] == "insufficient_funds"
+    account = caller.call("GET", f"/api/v1/accounts/{payer['source']['id']}").json()
+    assert account["balance"] == "10.00"
+    shown = caller.call("GET", f"/api/v1/scheduled-transfers/{schedule['id']}").json()
+    assert shown["next_run_date"] == (day + timedelta(days=1)).isoformat()
+    cancelled = caller.call("DELETE", f"/api/v1/scheduled-transfers/{schedule['id']}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_bad_schedules_and_other_customers(payer, gateway):  # noqa: F811
+    caller = payer["caller"]
+    body = {"from_account_id": payer["source"]["id"], "to_account_id": payer["payee"]["id"], "amount": "1.00",
+            "currency": "EUR", "schedule": {"frequency": "fortnightly", "start_date": TODAY.isoformat()}}
+    problem(caller.call("POST", "/api/v1/scheduled-transfers", json=body), 422, "validation_error")
+    body["schedule"] = {"frequency": "monthly", "start_date": TODAY.isoformat(), "day_of_month": 32}
+    problem(caller.call("POST", "/api/v1/scheduled-transfers", json=body), 422, "validation_error")
+    body["schedule"] = {"frequency": "weekly", "start_date": TODAY.isoformat(),
+                        "end_date": (TODAY - timedelta(days=1)).isoformat()}
+    problem(caller.call("POST", "/api/v1/scheduled-transfers", json=body), 422, "validation_error")
+    body["schedule"] = {"frequency": "weekly", "start_date": TODAY.isoformat()}
+    mine = caller.call("POST", "/api/v1/scheduled-transfers", json=body).json()
+    _, stranger = new_customer(gateway)
+    problem(stranger.call("GET", f"/api/v1/scheduled-transfers/{mine['id']}"), 404, "not_found")
+    problem(stranger.call("PATCH", f"/api/v1/scheduled-transfers/{mine['id']}", json={"status": "paused"}),
+            404, "not_found")
+    problem(stranger.call("POST", "/api/v1/scheduled-transfers", json=body), 404, "not_found")
+
+
+def test_the_routes_are_in_the_merged_openapi(gateway):  # noqa: F811
+    import requests
+    paths = requests.get(f"{gateway}/api/v1/openapi.json", timeout=10).json()["paths"]
+    for path in ("/api/v1/scheduled-transfers", "/api/v1/scheduled-transfers/{schedule_id}",
+                 "/api/v1/scheduled-transfers/{schedule_id}/runs"):
+        assert path in paths, path

@@ -24,6 +24,9 @@ DEFAULT_NOTIFICATION_SETTINGS = {
         "suspicious_activity": {"enabled": True, "channels": ["push", "email", "sms"]},
         "budget_exceeded": {"enabled": True, "channels": _PUSH_AND_EMAIL},
         "bill_due": {"enabled": True, "channels": ["email"]},
+        "scheduled_transfer_failed": {"enabled": True, "channels": _PUSH_AND_EMAIL},
+        # Opt-in: earning points is good news, not something to interrupt a customer with.
+        "rewards_earned": {"enabled": False, "channels": ["push"]},
         "account_changes": {"enabled": True, "channels": _PUSH_AND_EMAIL},
     },
     "quiet_hours": {"enabled": False, "start": "22:00", "end": "07:00", "timezone": "UTC"},

@@ -10,6 +10,7 @@ from pymongo.database import Database
 from . import validators
 from .domain.account_alerts import owner_of, raise_account_alert, remember_owner
 from .domain.alerts import raise_transfer_alerts
+from .domain.workflow_alerts import raise_workflow_alert
 from .kinds import NOTIFICATION_SETTINGS
 from .schemas import Checked
 
@@ -68,6 +69,27 @@ class AccountClosedSchema(ma.Schema):
 
     account_id = fields.String(required=True)
     customer_id = fields.String(load_default=None, allow_none=True)
+
+
+class WorkflowEventSchema(ma.Schema):
+    """What every workflow event carries: whose it is. The rest is the alert's text and data,
+    kept as strings (the ledger's decimal strings and ids)."""
+    class Meta:
+        unknown = ma.INCLUDE
+
+    customer_id = fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
+def on_workflow_event(event_type: str):
+    def handle(db: Database, data: dict, event_id: str) -> None:
+        payload = _load(WorkflowEventSchema(), data, event_type, event_id)
+        if payload is None:
+            return
+        payload = {name: value if isinstance(value, (str, int)) or value is None else str(value)
+                   for name, value in payload.items()}
+        created = raise_workflow_alert(db, NOTIFICATION_SETTINGS, event_type, payload, event_id)
+        log.info(f"{event_type} handled", extra={"event_id": event_id, "notifications": created})
+    return handle
 
 
 def _load(schema: ma.Schema, data: dict, event_type: str, event_id: str) -> dict | None:
@@ -133,4 +155,8 @@ HANDLERS = {
     "account.opened": on_account_opened,
     "account.status_changed": on_account_status_changed,
     "account.closed": on_account_closed,
+    "scheduled_transfer.failed": on_workflow_event("scheduled_transfer.failed"),
+    "bill.due": on_workflow_event("bill.due"),
+    "bill.overdue": on_workflow_event("bill.overdue"),
+    "rewards.earned": on_workflow_event("rewards.earned"),
 }

@@ -106,7 +106,12 @@ class EventRulesSchema(ma.Schema):
         "description": "When the absolute amount of a posting is over the threshold."})
     suspicious_activity = fields.Nested(RuleSchema)
     budget_exceeded = fields.Nested(RuleSchema)
-    bill_due = fields.Nested(RuleSchema)
+    bill_due = fields.Nested(RuleSchema, metadata={
+        "description": "A bill due in its reminder days, and a bill overdue."})
+    scheduled_transfer_failed = fields.Nested(RuleSchema, metadata={
+        "description": "A run of a scheduled transfer was refused (funds, a frozen account, ...)."})
+    rewards_earned = fields.Nested(RuleSchema, metadata={
+        "description": "Reward points earned on card spending (off by default)."})
     account_changes = fields.Nested(RuleSchema, metadata={
         "description": "When one of the customer's accounts is opened, frozen, unfrozen or "
                        "closed."})

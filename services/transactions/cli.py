@@ -119,7 +119,7 @@ def run_due_command(url: str, args) -> int:
     report = run_due(app, factory, day)
     print(f"run-due {day.isoformat()}: " + ", ".join(f"{k}={v}" for k, v in sorted(report.items())),
           file=sys.stderr)
-    return 1 if report.get("schedules_errored") else 0
+    return 1 if report.get("schedules_errored") or report.get("bills_errored") else 0
 
 
 # Further commands that need only DATABASE_URL: name -> function(url, args) -> exit code.

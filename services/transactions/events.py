@@ -7,6 +7,9 @@ from .ledger.events import ACCOUNT_HANDLERS
 EVENT_ROUTES = {
     "transfer.posted": ("preferences",),
     "scheduled_transfer.failed": ("preferences",),
+    "bill.due": ("preferences",),
+    "bill.overdue": ("preferences",),
+    "rewards.earned": ("preferences",),
 }
 
 # Account and customer events from the accounts service, applied by version

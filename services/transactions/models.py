@@ -166,3 +166,45 @@ scheduled_runs = Table(
     Column("error_code", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Bills (migration 0016): a customer's bill, paid to the biller's IBAN, by hand or autopay.
+bills = Table(
+    "bills", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("biller_name", Text, nullable=False),
+    Column("biller_iban", Text, nullable=False),
+    Column("amount_due", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("pay_from_account_id", Text, nullable=False),
+    Column("autopay", Boolean, nullable=False, server_default="false"),
+    Column("reminder_days_before", SmallInteger, nullable=False, server_default="3"),
+    Column("paid_transfer_id", UUID(as_uuid=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("reminded_at", DateTime(timezone=True)),
+    Column("overdue_notified_at", DateTime(timezone=True)),
+    Column("last_attempt_date", Date),
+    Column("last_error", Text),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Reward points (migration 0016): an append-only ledger of items and each customer's balance,
+# the items' sum, kept by trigger.
+reward_items = Table(
+    "reward_items", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("transfer_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+reward_balances = Table(
+    "reward_balances", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("points", BigInteger, nullable=False),
+)

@@ -324,7 +324,8 @@ _SNAPSHOT = """
            format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,
                   pg_get_constraintdef(oid)) AS redo
       FROM pg_constraint, bulk
-     WHERE contype = 'f' AND (conrelid = ANY(tables) OR confrelid = ANY(tables))
+     -- conparentid = 0: a partition's copy of a parent's key goes and comes with the parent's.
+     WHERE contype = 'f' AND (conrelid = ANY(tables) OR confrelid = ANY(tables)) AND conparentid = 0
     UNION ALL
     SELECT 'key', format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
            format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, pg_get_constraintdef(oid))

@@ -1,4 +1,4 @@
-"""The cursor of a newest-first page keyed on (created_at, id uuid): opaque to clients, and a
+"""The cursor of a newest-first page keyed on (created_at, id) (a uuid, or `id_type`): opaque to clients, and a
 cursor this API did not give out is a 422, never a 500."""
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ def encode_after(after: tuple[datetime, uuid.UUID] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps([after[0].isoformat(), str(after[1])]).encode()).decode().rstrip("=")
 
 
-def decode_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+def decode_after(cursor: str | None, id_type=uuid.UUID) -> tuple[datetime, uuid.UUID] | None:
     if not cursor:
         return None
     try:
         moment, found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(moment), uuid.UUID(found)
+        return datetime.fromisoformat(moment), id_type(found)
     except (ValueError, TypeError, binascii.Error):
         raise Problem(422, "validation_error", "The cursor is not one this API gave out.",
                       errors={"cursor": ["The cursor is not one this API gave out."]}) from None

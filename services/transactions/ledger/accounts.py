@@ -23,6 +23,7 @@ class LedgerAccount:
     balance: int
     held: int
     may_go_negative: bool
+    account_type: str | None = None  # the bank account's type (checking, credit_card, ...)
 
     @property
     def available(self) -> int:

@@ -96,6 +96,15 @@ class InvalidInput(LedgerError):
     code = "validation_error"
 
 
+class InsufficientPoints(LedgerError):
+    """Redeeming more reward points than the customer has."""
+    code = "insufficient_points"
+
+
+class BillAlreadyPaid(LedgerError):
+    code = "bill_already_paid"
+
+
 # The HTTP status each rule answers with (the API layer's only mapping).
 STATUS = {
     NotFound: 404,
@@ -118,6 +127,8 @@ STATUS = {
     InvalidState: 409,
     CaptureTooLarge: 422,
     InvalidInput: 422,
+    InsufficientPoints: 422,
+    BillAlreadyPaid: 409,
 }
 
 # Refusals for a business reason are stored under the Idempotency-Key and replayed for its

@@ -9,6 +9,7 @@ limits), so a bug here cannot post an unbalanced ledger.
 from __future__ import annotations
 
 import uuid
+from typing import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -171,7 +172,15 @@ def write_entries(session: Session, entries: list[PlannedEntry],
     })
     touched = sorted({leg.account_id for _, leg in legs})
     session.execute(_STORE_BALANCES, {"ids": touched, "balances": [accounts[a].balance for a in touched]})
+    for hook in AFTER_WRITE:
+        hook(session, entries, accounts)
     return {row.id: row.created_at for row in created}
+
+
+# What else happens in the transaction of every posted entry, whatever path posted it:
+# hook(session, entries, accounts). Rewards (workflows/rewards.py) add their earning here, so
+# card spending earns points however it was posted (a transfer, an IBAN, a capture, a batch).
+AFTER_WRITE: list[Callable[[Session, list[PlannedEntry], dict[str, LedgerAccount]], None]] = []
 
 
 _INSERT_ENTRIES = text("""

@@ -13,10 +13,12 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from .bills import run_due_bills
 from .schedules import run_due_schedules
 
 DUE_WORK: list[Callable[[Flask, Callable[[], Session], date], dict[str, int]]] = [
     run_due_schedules,
+    run_due_bills,
 ]
 
 

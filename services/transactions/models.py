@@ -134,7 +134,7 @@ external_transfers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Scheduled transfers (migration 0015): a customer's standing orders and each run of them,
+# Scheduled transfers (migration 0012): a customer's standing orders and each run of them,
 # one row per (schedule, run date), claimed before the run moves money.
 scheduled_transfers = Table(
     "scheduled_transfers", metadata,
@@ -167,7 +167,7 @@ scheduled_runs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Bills (migration 0016): a customer's bill, paid to the biller's IBAN, by hand or autopay.
+# Bills (migration 0013): a customer's bill, paid to the biller's IBAN, by hand or autopay.
 bills = Table(
     "bills", metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
@@ -191,7 +191,7 @@ bills = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Reward points (migration 0016): an append-only ledger of items and each customer's balance,
+# Reward points (migration 0013): an append-only ledger of items and each customer's balance,
 # the items' sum, kept by trigger.
 reward_items = Table(
     "reward_items", metadata,

@@ -4,7 +4,7 @@ the customer or by autopay on the due date, with a reminder and an overdue notic
 
 - `status` is derived: `paid` once it has its transfer, else `overdue` after its due date
   (UTC), else `upcoming`. A paid bill never changes again, a deleted one is kept (deleted_at)
-  and never paid (trigger bills_guard, migration 0016).
+  and never paid (trigger bills_guard, migration 0013).
 - The runner (`run-due`, workflows/runner.py), for a day, in one transaction per bill:
   1. autopay: an unpaid autopay bill due on or before the day is paid through the customer's
      own posting path under the key `bill:<id>:<day>`; a refusal is recorded (last_error,

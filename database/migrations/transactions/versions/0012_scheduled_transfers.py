@@ -10,14 +10,14 @@
    is `posted` with its transfer or `failed` with its code, and is never retried or
    changed after (trigger scheduled_runs_guard).
 
-Revision ID: transactions_0015
-Revises: transactions_0014
+Revision ID: transactions_0012
+Revises: transactions_0011
 Create Date: 2026-12-02
 """
 from alembic import op
 
-revision = "transactions_0015"
-down_revision = "transactions_0014"
+revision = "transactions_0012"
+down_revision = "transactions_0011"
 branch_labels = None
 depends_on = None
 

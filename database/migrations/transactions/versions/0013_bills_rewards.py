@@ -11,14 +11,14 @@
 3. journal_entries.kind gains `rewards_redemption` (the bank's rewards account pays the
    customer for redeemed points).
 
-Revision ID: transactions_0016
-Revises: transactions_0015
+Revision ID: transactions_0013
+Revises: transactions_0012
 Create Date: 2026-12-02
 """
 from alembic import op
 
-revision = "transactions_0016"
-down_revision = "transactions_0015"
+revision = "transactions_0013"
+down_revision = "transactions_0012"
 branch_labels = None
 depends_on = None
 

@@ -57,11 +57,22 @@ def purge_targets(settings: dict) -> list:
             *outbox_targets(outbox_events, processed_events, settings["OUTBOX_RETENTION_DAYS"])]
 
 
+def _day(value: str) -> str:
+    """--date: a real calendar day, refused (exit 2) before anything runs."""
+    from datetime import date
+    try:
+        if len(value) != 10:  # fromisoformat also takes 20261202 and week dates
+            raise ValueError(value)
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day as YYYY-MM-DD") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.transactions.cli")
     parser.add_argument("command", choices=("ledger-check", "relay-outbox", "purge", "expire-holds",
                                             *DB_COMMANDS))
-    parser.add_argument("--date", default=None, help="YYYY-MM-DD (commands that act for a day)")
+    parser.add_argument("--date", default=None, type=_day, help="YYYY-MM-DD (commands that act for a day)")
     args = parser.parse_args(argv)
     command = args.command
     if command == "relay-outbox":

@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session
 
 from .ledger.accounts import ensure_settlement_account
 from .ledger.integrity import Violation, check_ledger
+from .ledger.partitions import create_months
 from .money import exponent, to_minor
 
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
@@ -176,6 +177,9 @@ def seed_ledger(session: Session, accounts: list[OpenedAccount], transactions: i
     start = max(account.opened_at for account in accounts) + timedelta(seconds=1)
     if start >= end:
         raise ValueError("the accounts opened too recently to have a history")
+    # The history's months get their partitions (migration 0011) before it is loaded, rather
+    # than all of it landing in postings_default.
+    create_months(session, start.date(), end.date())
     book = _Book(accounts, {currency: ensure_settlement_account(session, currency)
                             for currency in sorted({a.currency for a in accounts})})
     rng = random.Random(random_seed)
@@ -332,7 +336,10 @@ _SNAPSHOT = """
       FROM pg_constraint, bulk
      WHERE contype IN ('p', 'u', 'x') AND conrelid = ANY(tables)
     UNION ALL
-    SELECT 'index', format('DROP INDEX %%s', indexrelid::regclass), pg_get_indexdef(indexrelid)
+    -- A partitioned table's index reads "ON ONLY postings": re-created so, its partitions would
+    -- have none (and the parent's index would stay invalid).
+    SELECT 'index', format('DROP INDEX %%s', indexrelid::regclass),
+           replace(pg_get_indexdef(indexrelid), ' ON ONLY ', ' ON ')
       FROM pg_index i, bulk
      WHERE indrelid = ANY(tables)
        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)

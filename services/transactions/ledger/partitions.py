@@ -63,10 +63,24 @@ class PartitionRun:
 
 def create_partitions(session: Session, today: date, months_ahead: int = MONTHS_AHEAD) -> PartitionRun:
     """Create the missing partitions from today's month to `months_ahead` later; commit is the caller's."""
+    months = months_from(today, months_ahead)
+    return create_months(session, months[0].first, months[-1].first)
+
+
+def months_between(first: date, last: date) -> list[Month]:
+    months = [Month(first.replace(day=1))]
+    while months[-1].following().first <= last:
+        months.append(months[-1].following())
+    return months
+
+
+def create_months(session: Session, first: date, last: date) -> PartitionRun:
+    """Every month's partition from `first`'s month to `last`'s that is missing (the seed's
+    history, the coming months); commit is the caller's."""
     session.execute(text("SET LOCAL lock_timeout = '10s'"))
     run = PartitionRun()
     existing = _partitions(session)
-    missing = [month for month in months_from(today, months_ahead) if month.name not in existing]
+    missing = [month for month in months_between(first, last) if month.name not in existing]
     if not missing:
         return run
     session.execute(text("LOCK TABLE postings IN ACCESS EXCLUSIVE MODE"))

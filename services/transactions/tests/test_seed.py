@@ -206,3 +206,27 @@ def test_a_manifest_with_unknown_columns_is_refused(manifest, tmp_path):
         csv.writer(handle).writerows([rows[0] + ["nickname"]] + [row + ["x"] for row in rows[1:]])
     with pytest.raises(ValueError):
         read_manifest(odd)
+
+
+def test_the_history_lands_in_its_months_partitions_with_their_indexes(ledger_engine, manifest):
+    seed(ledger_engine, manifest)
+    with ledger_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM postings_default")).scalar_one() == 0
+        months = connection.execute(text(
+            "SELECT count(DISTINCT tableoid) FROM postings")).scalar_one()
+        assert months > 12  # two years and more of history, a partition a month
+        # Every partition has the statement index, and the parent's is valid: a partition
+        # without it reads a busy account's latest posting by scanning the month.
+        missing = connection.execute(text("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'postings'::regclass AND NOT EXISTS (
+                   SELECT 1 FROM pg_index x JOIN pg_class ix ON ix.oid = x.indexrelid
+                    WHERE x.indrelid = c.oid AND pg_get_indexdef(x.indexrelid) LIKE '%(account_id, created_at DESC, id DESC)')
+        """)).scalars().all()
+        assert missing == []
+        assert connection.execute(text("SELECT bool_and(indisvalid) FROM pg_index "
+                                        "WHERE indrelid = 'postings'::regclass")).scalar_one() is True
+        plan = "\n".join(connection.execute(text(
+            "EXPLAIN SELECT * FROM postings WHERE account_id = 'x' ORDER BY created_at DESC, id DESC LIMIT 1"
+        )).scalars())
+        assert "Seq Scan" not in plan, plan

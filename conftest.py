@@ -67,11 +67,15 @@ def _owner_engines(databases):
         engine.dispose()
 
 
+# Tables the migrations fill with reference data, which no test writes: kept between tests.
+REFERENCE_TABLES = ("alembic_version", "categories")
+
+
 def _truncate_all(engine) -> None:
     with engine.begin() as connection:
         tables = connection.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'")).scalars().all()
+            "AND tablename <> ALL(:kept)"), {"kept": list(REFERENCE_TABLES)}).scalars().all()
         if tables:
             connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                     + " RESTART IDENTITY CASCADE"))

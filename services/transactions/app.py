@@ -14,7 +14,7 @@ from services.common.problems import problem_response
 from services.common.sql import init_read_replica, init_sql
 
 from .api import admin, books, external, fx, holds, internal, ledger_check, reference, statements, transfers
-from .api import bills, rewards, schedules
+from .api import balance_history, bills, categories, rewards, schedules
 
 # The API's blueprints, one module a line: each feature adds its own line.
 BLUEPRINT_MODULES = (
@@ -31,6 +31,8 @@ BLUEPRINT_MODULES = (
     schedules,
     bills,
     rewards,
+    categories,
+    balance_history,
 )
 from .events import EVENT_ROUTES, HANDLERS
 from .ledger.errors import STATUS, LedgerError

@@ -208,3 +208,14 @@ reward_balances = Table(
     Column("customer_id", Text, primary_key=True),
     Column("points", BigInteger, nullable=False),
 )
+
+# The category master (migration 0014).
+categories = Table(
+    "categories", metadata,
+    Column("slug", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("icon", Text, nullable=False),
+    Column("color", Text, nullable=False),
+    Column("position", SmallInteger, nullable=False),
+)

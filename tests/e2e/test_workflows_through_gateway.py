@@ -15,7 +15,11 @@ from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new
 
 pytestmark = pytest.mark.e2e
 
-TODAY = datetime.now(timezone.utc).date()
+
+
+def utc_today():
+    """Read when a test starts, not at import: a run may cross midnight (UTC)."""
+    return datetime.now(timezone.utc).date()
 
 
 def key() -> dict:
@@ -43,6 +47,7 @@ def payer(gateway, admin):  # noqa: F811
 
 
 def test_a_standing_order_runs_once_per_date_through_the_runner(payer, suite_databases):
+    TODAY = utc_today()
     caller = payer["caller"]
     created = until_known(lambda: caller.call("POST", "/api/v1/scheduled-transfers", json={
         "from_account_id": payer["source"]["id"], "to_account_id": payer["payee"]["id"], "amount": "30.00",
@@ -88,6 +93,7 @@ def wait_for_notification(caller, kind: str, timeout: float = 30) -> dict:
 
 
 def test_bills_paid_now_and_by_autopay_with_a_reminder(payer, admin, suite_databases):  # noqa: F811
+    TODAY = utc_today()
     caller = payer["caller"]
     deposit(admin, payer["source"]["id"], "100.00")
     body = {"biller_name": "Power Co", "biller_iban": "DE89370400440532013000", "amount_due": "12.50",
@@ -133,6 +139,7 @@ def test_card_spending_earns_points_that_redeem_into_cash(gateway, admin):  # no
 
 
 def test_bad_schedules_and_other_customers(payer, gateway):  # noqa: F811
+    TODAY = utc_today()
     caller = payer["caller"]
     body = {"from_account_id": payer["source"]["id"], "to_account_id": payer["payee"]["id"], "amount": "1.00",
             "currency": "EUR", "schedule": {"frequency": "fortnightly", "start_date": TODAY.isoformat()}}

@@ -10,6 +10,18 @@ from .factories import customer_headers, deposit, open_account, transfer
 TODAY = datetime.now(timezone.utc).date()
 
 
+@pytest.fixture(autouse=True)
+def _pinned_today(monkeypatch):
+    """The service's 'today' is the test's TODAY, even when the run crosses midnight (UTC)."""
+    from services.transactions.api import balance_history as history_api
+    from services.transactions.api import bills as bills_api
+    from services.transactions.workflows import bills as bills_domain
+    from services.transactions.workflows import schedules as schedules_domain
+    for module, name in ((schedules_domain, "utc_today"), (bills_domain, "utc_today"), (bills_api, "utc_today"),
+                         (history_api, "_today")):
+        monkeypatch.setattr(module, name, lambda: TODAY)
+
+
 def _history(client, account, first, last, customer="alice"):
     return client.get(f"/api/v1/accounts/{account}/balance-history",
                       query_string={"from": first.isoformat(), "to": last.isoformat()},

@@ -14,6 +14,18 @@ from .factories import balance, customer_headers, deposit, open_account
 TODAY = utc_today()
 
 
+@pytest.fixture(autouse=True)
+def _pinned_today(monkeypatch):
+    """The service's 'today' is the test's TODAY, even when the run crosses midnight (UTC)."""
+    from services.transactions.api import balance_history as history_api
+    from services.transactions.api import bills as bills_api
+    from services.transactions.workflows import bills as bills_domain
+    from services.transactions.workflows import schedules as schedules_domain
+    for module, name in ((schedules_domain, "utc_today"), (bills_domain, "utc_today"), (bills_api, "utc_today"),
+                         (history_api, "_today")):
+        monkeypatch.setattr(module, name, lambda: TODAY)
+
+
 def _schedule(client, source, target, frequency, **recurrence):
     response = client.post("/api/v1/scheduled-transfers", headers=customer_headers("alice"), json={
         "from_account_id": source, "to_account_id": target, "amount": "1.00", "currency": "EUR",

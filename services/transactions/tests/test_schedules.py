@@ -16,6 +16,18 @@ from .factories import balance, change_status, customer_headers, deposit, open_a
 TODAY = datetime.now(timezone.utc).date()
 
 
+@pytest.fixture(autouse=True)
+def _pinned_today(monkeypatch):
+    """The service's 'today' is the test's TODAY, even when the run crosses midnight (UTC)."""
+    from services.transactions.api import balance_history as history_api
+    from services.transactions.api import bills as bills_api
+    from services.transactions.workflows import bills as bills_domain
+    from services.transactions.workflows import schedules as schedules_domain
+    for module, name in ((schedules_domain, "utc_today"), (bills_domain, "utc_today"), (bills_api, "utc_today"),
+                         (history_api, "_today")):
+        monkeypatch.setattr(module, name, lambda: TODAY)
+
+
 def _create(client, customer, source, target=None, amount="10.00", frequency="daily", start=None, key=None,
             **extra):
     body = {"from_account_id": source, "amount": amount, "currency": "EUR", "description": "rent",

@@ -205,3 +205,28 @@ def test_the_database_keeps_a_paid_bill_paid(client, funded, owner_engines):
             connection.execute(text("INSERT INTO bills (id, customer_id, biller_name, biller_iban, amount_due, "
                                     "currency, due_date, pay_from_account_id) VALUES (:id, 'alice', 'X', 'DE89', "
                                     "0, 'EUR', '2027-01-01', :account)"), {"id": str(uuid.uuid4()), "account": alice})
+
+
+def test_one_key_sent_four_times_at_once_pays_once(client, funded, transactions_app):
+    import threading
+    alice, _ = funded
+    bill = _bill(client, "alice", alice).get_json()
+    answers, errors = [], []
+
+    def pay():
+        try:
+            with transactions_app.test_client() as own:
+                response = own.post(f"/api/v1/bills/{bill['id']}/pay", headers=customer_headers("alice", key="same"))
+                answers.append((response.status_code, response.get_json()))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=pay) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert [status for status, _ in answers] == [201] * 4, answers
+    assert len({body["id"] for _, body in answers}) == 1
+    assert balance(client, alice) == "57.90"

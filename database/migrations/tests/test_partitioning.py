@@ -1,5 +1,6 @@
 """Migration 0011 turns an existing postings table, with its rows, into monthly partitions and back."""
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -32,21 +33,32 @@ def _snapshot(cursor):
                           "FROM postings ORDER BY id").fetchall()
 
 
-@pytest.fixture
-def at_0010(stores):
+@contextmanager
+def scratch_ledger(stores, revision: str):
+    """A transactions database of its own at `revision`, with a settlement and a customer
+    account (ids 'settle' and 'cust'), dropped afterwards."""
     database = ensure_service_database(stores.pg_admin_url, "transactions", prefix=f"part{uuid.uuid4().hex[:6]}_")
-    upgrade("transactions", database.owner_url, "transactions_0010")
+    upgrade("transactions", database.owner_url, revision)
     with psycopg.connect(database.owner_url) as connection:
         cursor = connection.cursor()
         cursor.execute("INSERT INTO ledger_accounts (id, kind, currency, may_go_negative) "
                        "VALUES ('settle', 'settlement', 'EUR', true)")
         cursor.execute("INSERT INTO ledger_accounts (id, customer_id, kind, currency) "
                        "VALUES ('cust', 'customer-1', 'customer', 'EUR')")
-        for amount, month in zip((1000, 2000, 3000), MONTHS):
-            _post(cursor, amount, month)
-    yield database
-    with psycopg.connect(stores.pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
+    try:
+        yield database
+    finally:
+        with psycopg.connect(stores.pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def at_0010(stores):
+    with scratch_ledger(stores, "transactions_0010") as database:
+        with psycopg.connect(database.owner_url) as connection:
+            for amount, month in zip((1000, 2000, 3000), MONTHS):
+                _post(connection.cursor(), amount, month)
+        yield database
 
 
 def _partitions(cursor):

@@ -20,3 +20,13 @@ def actor() -> Actor:
     if principal.has_role("admin"):
         return Actor(customer_id=principal.customer_id, is_admin=True)
     return customer_actor()
+
+
+def visible_account(session, who: Actor, account_id: str):
+    """A customer account the actor may read (an admin: any); another's answers as missing."""
+    from ..ledger.accounts import get_accounts
+    from ..ledger.errors import NotFound
+    found = get_accounts(session, [account_id])
+    if not found or found[0].kind != "customer" or not (who.is_admin or found[0].customer_id == who.customer_id):
+        raise NotFound(f"Account {account_id} does not exist.")
+    return found[0]

@@ -8,11 +8,9 @@ from flask_smorest import Blueprint
 
 from services.common.sql import read_session
 
-from ..ledger.accounts import get_accounts
 from ..ledger.balance_history import MAX_DAYS, balance_history
-from ..ledger.errors import NotFound
 from ..money import from_minor
-from .actors import actor
+from .actors import actor, visible_account
 
 blp = Blueprint("balance_history", __name__, url_prefix="/api/v1", description="Balance history.")
 
@@ -56,10 +54,7 @@ def history(query, account_id: str):
     """The end-of-day balance of each day from `from` to `to` (UTC days; today's is so far)."""
     who = actor()
     session = read_session()
-    found = get_accounts(session, [account_id])
-    if not found or found[0].kind != "customer" or not (who.is_admin or found[0].customer_id == who.customer_id):
-        raise NotFound(f"Account {account_id} does not exist.")
-    currency = found[0].currency
+    currency = visible_account(session, who, account_id).currency
     last = min(query["to"], _today())
     days = balance_history(session, account_id, query["from_"], last) if query["from_"] <= last else []
     return {"account_id": account_id, "currency": currency,

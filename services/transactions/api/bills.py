@@ -3,7 +3,6 @@
 overdue notices are the runner's (workflows/bills.py)."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import marshmallow as ma
@@ -16,9 +15,9 @@ from services.common.input_rules import SafeText
 from services.common.problems import Problem
 from services.common.sql import read_session
 
-from ..ledger.errors import NotFound
 from ..money import from_minor, to_minor
 from ..workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
+from .ids import path_id
 from .actors import customer_actor
 from .holds import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write, optional_idempotent_write
@@ -135,7 +134,7 @@ def create(body):
 @blp.get("/bills/<bill_id>")
 @blp.response(200, BillSchema)
 def show(bill_id: str):
-    return bill_json(get_bill(read_session(), customer_actor().customer_id, _uuid(bill_id)))
+    return bill_json(get_bill(read_session(), customer_actor().customer_id, path_id(bill_id, "Bill")))
 
 
 @blp.patch("/bills/<bill_id>")
@@ -145,7 +144,7 @@ def show(bill_id: str):
 def change(body, bill_id: str):
     """Change an unpaid bill; a paid one is 409 `bill_already_paid`."""
     who = customer_actor()
-    target = _uuid(bill_id)
+    target = path_id(bill_id, "Bill")
 
     def act(session):
         changes = dict(body)
@@ -163,7 +162,7 @@ def change(body, bill_id: str):
 def delete(bill_id: str):
     """Delete an unpaid bill (kept for the record, gone from the list); a paid one is 409."""
     who = customer_actor()
-    target = _uuid(bill_id)
+    target = path_id(bill_id, "Bill")
 
     def act(session):
         bill = delete_bill(session, who.customer_id, target)
@@ -179,12 +178,6 @@ def pay(bill_id: str):
     """Pay now: a transfer to the biller's IBAN (pending until settled, as any external
     transfer); a paid bill is 409 `bill_already_paid`."""
     who = customer_actor()
-    target = _uuid(bill_id)
+    target = path_id(bill_id, "Bill")
     return idempotent_write(who.name, lambda session: pay_bill(current_app, session, who, target))
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Bill {value} does not exist.") from None

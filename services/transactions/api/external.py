@@ -1,7 +1,6 @@
 """Admin: settle or return a pending external transfer (API.md "External and international transfers")."""
 from __future__ import annotations
 
-import uuid
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -9,10 +8,10 @@ from flask_smorest import Blueprint
 from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 
-from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
 from ..ledger.external import return_external, settle_external
 from ..ledger.transfers import find_entry
+from .ids import path_id
 from .actors import admin_actor
 from .holds import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
@@ -29,7 +28,7 @@ blp = Blueprint("external_transfers", __name__, url_prefix="/api/v1/admin",
 def settle(transfer_id: str):
     """pending -> posted: the money has left the bank (outgoing clearing to settlement)."""
     who = admin_actor()
-    entry_id = _uuid(transfer_id)
+    entry_id = path_id(transfer_id, "Transfer")
 
     def act(session):
         settle_external(session, who, entry_id, request_id=current_request_id())
@@ -44,7 +43,7 @@ def settle(transfer_id: str):
 def return_(transfer_id: str):
     """pending -> returned: the amount and its fee come back to the source in full."""
     who = admin_actor()
-    entry_id = _uuid(transfer_id)
+    entry_id = path_id(transfer_id, "Transfer")
 
     def act(session):
         reversal = return_external(session, who, entry_id, request_id=current_request_id())
@@ -54,9 +53,3 @@ def return_(transfer_id: str):
 
     return optional_idempotent_write(who.name, act)
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Transfer {value} does not exist.") from None

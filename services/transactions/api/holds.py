@@ -3,7 +3,6 @@ POST /api/v1/holds/{id}/capture and /release (API.md "Holds"). Creating, capturi
 releasing are the card integration's (admin); customers read their own holds."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import marshmallow as ma
@@ -17,11 +16,11 @@ from services.common.problems import Problem
 from services.common.request_id import current_request_id
 from services.common.sql import read_session, request_session
 
-from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
 from ..ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
 from ..money import from_minor, to_minor
 from .cursors import decode_after, encode_after
+from .ids import path_id
 from .actors import actor, admin_actor
 from .idempotent import idempotent_write, optional_idempotent_write
 from .schemas import ID, MoneySchema, TransferSchema
@@ -123,7 +122,7 @@ def index(query):
 @blp.response(200, HoldSchema)
 def show(hold_id: str):
     """One hold; an active hold past its expiry shows `expired`."""
-    return hold_json(get_hold(read_session(), actor(), _uuid(hold_id)))
+    return hold_json(get_hold(read_session(), actor(), path_id(hold_id, "Hold")))
 
 
 @blp.post("/holds/<hold_id>/capture")
@@ -133,7 +132,7 @@ def show(hold_id: str):
 def capture(body, hold_id: str):
     """Post the hold (all of it by default, at most its amount); the rest is released."""
     who = admin_actor()
-    hold = get_hold(request_session(), who, _uuid(hold_id))
+    hold = get_hold(request_session(), who, path_id(hold_id, "Hold"))
     amount = None
     if body["amount"] is not None:
         try:
@@ -155,7 +154,7 @@ def capture(body, hold_id: str):
 def release(hold_id: str):
     """Release the hold: the funds are available again."""
     who = admin_actor()
-    target = _uuid(hold_id)
+    target = path_id(hold_id, "Hold")
 
     def act(session):
         hold = release_hold(session, who, target)
@@ -163,10 +162,4 @@ def release(hold_id: str):
 
     return optional_idempotent_write(who.name, act)
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Hold {value} does not exist.") from None
 

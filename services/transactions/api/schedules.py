@@ -4,7 +4,6 @@ transfers, bills, rewards"). The customer's own; an admin reads any. The runs ar
 `python -m services.transactions.cli run-due` (workflows/schedules.py)."""
 from __future__ import annotations
 
-import uuid
 
 import marshmallow as ma
 from flask_smorest import Blueprint
@@ -14,12 +13,12 @@ from services.common.input_rules import SafeText
 from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
-from ..ledger.errors import NotFound
 from ..money import from_minor, to_minor
 from ..workflows.recurrence import FREQUENCIES
 from ..workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
                                    list_runs, list_schedules)
 from .cursors import decode_after, encode_after
+from .ids import path_id
 from .actors import actor, customer_actor
 from .holds import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
@@ -158,7 +157,7 @@ def index(query):
 @blp.get("/scheduled-transfers/<schedule_id>")
 @blp.response(200, ScheduleSchema)
 def show(schedule_id: str):
-    return schedule_json(get_schedule(read_session(), _owner(), _uuid(schedule_id)))
+    return schedule_json(get_schedule(read_session(), _owner(), path_id(schedule_id, "Scheduled transfer")))
 
 
 @blp.patch("/scheduled-transfers/<schedule_id>")
@@ -169,7 +168,7 @@ def change(body, schedule_id: str):
     """Pause (`status: paused`), resume (`status: active`: from the next date not before today;
     dates missed while paused are not run), or change the amount."""
     who = customer_actor()
-    target = _uuid(schedule_id)
+    target = path_id(schedule_id, "Scheduled transfer")
     amount = None
     if body["amount"] is not None:
         currency = get_schedule(request_session(), who.customer_id, target).currency
@@ -191,7 +190,7 @@ def change(body, schedule_id: str):
 def cancel(schedule_id: str):
     """Cancel: nothing runs any more; the schedule and its runs stay readable."""
     who = customer_actor()
-    target = _uuid(schedule_id)
+    target = path_id(schedule_id, "Scheduled transfer")
 
     def act(session):
         schedule = cancel_schedule(session, who.customer_id, target)
@@ -204,17 +203,11 @@ def cancel(schedule_id: str):
 @blp.response(200, RunListSchema)
 def runs(schedule_id: str):
     """Each run date handled, newest first (the latest 100)."""
-    return {"items": [run_json(r) for r in list_runs(read_session(), _owner(), _uuid(schedule_id))]}
+    return {"items": [run_json(r) for r in list_runs(read_session(), _owner(), path_id(schedule_id, "Scheduled transfer"))]}
 
 
 def _owner() -> str | None:
     who = actor()
     return None if who.is_admin else who.customer_id
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Scheduled transfer {value} does not exist.") from None
 

@@ -6,10 +6,8 @@ from flask_smorest import Blueprint
 from services.common.problems import Problem
 from services.common.sql import read_session
 
-from ..ledger.accounts import get_accounts
-from ..ledger.errors import NotFound
 from ..ledger.statements import BadCursor, statement_page
-from .actors import actor
+from .actors import actor, visible_account
 from .schemas import StatementPageSchema, StatementQuerySchema
 from .serialize import statement_line_json
 
@@ -23,9 +21,7 @@ def statement(query, account_id: str):
     """Statement lines with the running balance; filters from, to (RFC 3339) and category."""
     who = actor()
     session = read_session()
-    found = get_accounts(session, [account_id])
-    if not found or found[0].kind != "customer" or not (who.is_admin or found[0].customer_id == who.customer_id):
-        raise NotFound(f"Account {account_id} does not exist.")
+    visible_account(session, who, account_id)
     try:
         lines, next_cursor = statement_page(session, account_id, limit=query["limit"], cursor=query["cursor"],
                                             since=query["from_"], until=query["to"],

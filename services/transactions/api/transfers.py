@@ -1,7 +1,6 @@
 """POST/GET /api/v1/transfers, POST /api/v1/transfers/{id}/reverse."""
 from __future__ import annotations
 
-import uuid
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -10,10 +9,10 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.errors import NotFound
 from ..ledger.events import transfer_posted
 from ..ledger.transfers import get_entry_for, post_transfer, post_transfer_to_iban, reverse_entry
 from ..money import to_minor
+from .ids import path_id
 from .actors import actor, customer_actor
 from .idempotent import idempotent_write
 from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
@@ -56,7 +55,7 @@ def create_transfer(body):
 @blp.response(200, TransferSchema)
 def get_transfer(transfer_id: str):
     """A transfer the customer sent or received."""
-    return transfer_json(get_entry_for(request_session(), actor(), _uuid(transfer_id)))
+    return transfer_json(get_entry_for(request_session(), actor(), path_id(transfer_id, "Transfer")))
 
 
 @blp.post("/transfers/<transfer_id>/reverse")
@@ -65,7 +64,7 @@ def get_transfer(transfer_id: str):
 def reverse_transfer(body, transfer_id: str):
     """The rollback: a reversing transfer that moves the money back; both stay in history."""
     who = actor()
-    entry_id = _uuid(transfer_id)
+    entry_id = path_id(transfer_id, "Transfer")
 
     def act(session):
         entry = reverse_entry(session, who, entry_id, description=body.get("description"),
@@ -74,9 +73,3 @@ def reverse_transfer(body, transfer_id: str):
 
     return idempotent_write(who.name, act)
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Transfer {value} does not exist.") from None

@@ -1,5 +1,4 @@
 """create-partitions: the coming months get their partitions; postings caught by the default move out."""
-import uuid
 from datetime import date
 
 import psycopg
@@ -7,9 +6,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from database.migrations.runner import upgrade
-from database.migrations.tests.test_partitioning import _post, _snapshot
-from devstack.databases import ensure_service_database
+from database.migrations.tests.test_partitioning import _post, _snapshot, scratch_ledger
 from services.common.sql import sqlalchemy_url
 from services.transactions.cli import main as cli
 from services.transactions.ledger.partitions import Month, create_partitions, months_from
@@ -23,19 +20,10 @@ def test_months_run_across_the_year_end():
 
 @pytest.fixture
 def ledger(stores):
-    database = ensure_service_database(stores.pg_admin_url, "transactions", prefix=f"cp{uuid.uuid4().hex[:6]}_")
-    upgrade("transactions", database.owner_url)
-    with psycopg.connect(database.owner_url) as connection:
-        cursor = connection.cursor()
-        cursor.execute("INSERT INTO ledger_accounts (id, kind, currency, may_go_negative) "
-                       "VALUES ('settle', 'settlement', 'EUR', true)")
-        cursor.execute("INSERT INTO ledger_accounts (id, customer_id, kind, currency) "
-                       "VALUES ('cust', 'customer-1', 'customer', 'EUR')")
-    engine = create_engine(sqlalchemy_url(database.owner_url))
-    yield database, engine
-    engine.dispose()
-    with psycopg.connect(stores.pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
+    with scratch_ledger(stores, "head") as database:
+        engine = create_engine(sqlalchemy_url(database.owner_url))
+        yield database, engine
+        engine.dispose()
 
 
 def _run(engine, today):

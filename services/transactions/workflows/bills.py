@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 
-from ..ledger.accounts import get_accounts
-from ..ledger.errors import AccountClosed, BillAlreadyPaid, CurrencyMismatch, NotFound
+from ..ledger.errors import BillAlreadyPaid, NotFound
 from ..ledger.transfers import Actor
 from ..models import bills
 from ..money import from_minor
 from .execute import automation_key, submit_transfer, transfer_action
+from .own_accounts import check_pays_in, own_account
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,7 @@ def create_bill(session: Session, customer_id: str, **fields) -> Bill:
 
 
 def _check_account(session: Session, customer_id: str, account_id: str, currency: str) -> None:
-    found = get_accounts(session, [account_id])
-    if not found or found[0].customer_id != customer_id or found[0].kind != "customer":
-        raise NotFound(f"Account {account_id} does not exist.", account_id=account_id)
-    if found[0].currency != currency:
-        raise CurrencyMismatch(f"Account {account_id} holds {found[0].currency}; a bill is paid in the currency "
-                               "of the account it is paid from.", account_id=account_id)
-    if found[0].status == "closed":
-        raise AccountClosed("The account is closed.", account_id=account_id)
+    check_pays_in(own_account(session, customer_id, account_id), currency)
 
 
 def get_bill(session: Session, customer_id: str, bill_id: uuid.UUID, lock: bool = False) -> Bill:

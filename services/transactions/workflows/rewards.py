@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.currency import minor_units
@@ -25,9 +25,10 @@ from services.common.outbox_wiring import publish
 
 from ..ledger import posting
 from ..ledger.accounts import LedgerAccount, ensure_bank_account, lock_accounts_in_order
-from ..ledger.errors import InsufficientPoints, InvalidInput, NotFound
+from ..ledger.errors import InsufficientPoints, InvalidInput
 from ..ledger.posting import PlannedEntry, plan_entry, write_entries
 from ..models import reward_balances, reward_items
+from .own_accounts import own_account
 
 SPENDING_KINDS = ("transfer", "external_transfer", "card_capture")
 CARD = "credit_card"
@@ -120,7 +121,7 @@ def redeem(session: Session, customer_id: str, points: int, to_account_id: str, 
     """Pay `points` out as cash into one of the customer's accounts; (entry, points left)."""
     if points <= 0:
         raise InvalidInput("Redeem at least one point.", errors={"points": ["Redeem at least one point."]})
-    target_currency = _currency_of(session, customer_id, to_account_id)
+    target_currency = own_account(session, customer_id, to_account_id).currency
     # Whole cash units of the currency's minor units: 100 points = 1.00, so EUR pays 1 cent a
     # point; a currency without minor units (JPY) pays 1 yen per 100 points, the rest stays.
     cash = points * 10 ** minor_units(target_currency) // POINTS_PER_CASH_UNIT
@@ -140,14 +141,6 @@ def redeem(session: Session, customer_id: str, points: int, to_account_id: str, 
     created = write_entries(session, [entry], accounts)
     _add(session, customer_id, -points, "redeemed", entry.id, notify=False)
     return replace(entry, created_at=created[entry.id]), balance - points
-
-
-def _currency_of(session: Session, customer_id: str, account_id: str) -> str:
-    row = session.execute(text("SELECT currency, customer_id, kind FROM ledger_accounts WHERE id = :id"),
-                          {"id": account_id}).one_or_none()
-    if row is None or row.customer_id != customer_id or row.kind != "customer":
-        raise NotFound(f"Account {account_id} does not exist.", account_id=account_id)
-    return row.currency
 
 
 if earn_for_entries not in posting.AFTER_WRITE:

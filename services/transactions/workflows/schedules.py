@@ -30,10 +30,11 @@ from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 
 from ..ledger.accounts import get_accounts
-from ..ledger.errors import AccountClosed, CurrencyMismatch, InvalidInput, InvalidState, NotFound, SameAccount
+from ..ledger.errors import AccountClosed, InvalidInput, InvalidState, NotFound, SameAccount
 from ..models import scheduled_runs, scheduled_transfers
 from ..money import from_minor
 from .execute import automation_key, submit_transfer
+from .own_accounts import check_pays_in, own_account
 from .recurrence import Recurrence, ScheduleError
 
 log = logging.getLogger(__name__)
@@ -131,25 +132,17 @@ def create_schedule(session: Session, customer_id: str, *, from_account_id: str,
 
 def _check_accounts(session: Session, customer_id: str, from_account_id: str, to_account_id: str | None,
                     currency: str) -> None:
-    """What can be known now: whose the accounts are, the currency, open or closed. The rest
-    (funds, freezes, KYC) is the posting path's at each run."""
-    found = {a.id: a for a in get_accounts(session, [from_account_id] + ([to_account_id] if to_account_id else []))}
-    source = found.get(from_account_id)
-    if source is None or source.customer_id != customer_id or source.kind != "customer":
-        raise NotFound(f"Account {from_account_id} does not exist.", account_id=from_account_id)
+    """Whose the accounts are, the currency, open or closed: what can be known now."""
+    source = own_account(session, customer_id, from_account_id)
     if to_account_id is not None:
-        target = found.get(to_account_id)
-        if target is None or target.kind != "customer":
+        found = get_accounts(session, [to_account_id])
+        if not found or found[0].kind != "customer":
             raise NotFound(f"Account {to_account_id} does not exist.", account_id=to_account_id)
         if to_account_id == from_account_id:
             raise SameAccount("A schedule moves money to another account.")
-        if target.status == "closed":
+        if found[0].status == "closed":
             raise AccountClosed("The account is closed.", account_id=to_account_id)
-    if source.currency != currency:
-        raise CurrencyMismatch(f"Account {from_account_id} holds {source.currency}; a schedule pays in the "
-                               "currency of the account it pays from.", account_id=from_account_id)
-    if source.status == "closed":
-        raise AccountClosed("The account is closed.", account_id=from_account_id)
+    check_pays_in(source, currency)
 
 
 def get_schedule(session: Session, customer_id: str | None, schedule_id: uuid.UUID,

@@ -6,7 +6,8 @@ Seeds a throw-away ledger (the `make seed` seed: customers, accounts, history), 
 `--schedules` daily standing orders due today between funded accounts of verified customers
 (written as rows, as if created over time), then times `python -m services.transactions.cli
 run-due` as the CronJob runs it: one runner, then a second pass (nothing left to do), then the
-next day with two runners at once. Prints figures; asserts nothing.
+next day with two runners at once; then pgbench (TPC-B-like) on the same server with one and
+two clients, for the runner's rate as a ratio. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from devstack.stack import ROOT
 from services.common.sql import sqlalchemy_url
 
 from .harness import BENCH_SECRET, bench_stack
+from .transfers import pgbench
 
 
 def run_due(url: str, day, runners: int = 1) -> tuple[float, list[str]]:
@@ -43,9 +45,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schedules", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
     today = datetime.now(timezone.utc).date()
-    with bench_stack(("transactions",), workers=1) as (_stores, databases, _apps), \
+    with bench_stack(("transactions",), workers=1) as (stores, databases, _apps), \
             tempfile.TemporaryDirectory() as scratch:
         seed(databases["accounts"].owner_url, databases["transactions"].owner_url, args.customers,
              args.customers * 5, Path(scratch) / "manifest.csv")
@@ -67,13 +70,21 @@ def main() -> None:
         print(f"{args.schedules} daily schedules due today over {len(accounts)} funded EUR accounts")
         url = databases["transactions"].app_url
         seconds, reports = run_due(url, today)
-        print(f"one runner: {seconds:.1f}s = {args.schedules / seconds:,.0f} runs/s   {reports[0]}")
+        one = args.schedules / seconds
+        print(f"one runner: {seconds:.1f}s = {one:,.0f} runs/s   {reports[0]}")
         seconds, reports = run_due(url, today)
         print(f"again, nothing due: {seconds:.2f}s   {reports[0]}")
         seconds, reports = run_due(url, today + timedelta(days=1), runners=2)
-        print(f"next day, two runners at once: {seconds:.1f}s = {args.schedules / seconds:,.0f} runs/s")
+        two = args.schedules / seconds
+        print(f"next day, two runners at once: {seconds:.1f}s = {two:,.0f} runs/s")
         for report in reports:
             print(f"  {report}")
+        # The same server, the same run: what it commits per second for a TPC-B-like client,
+        # so the runner's rate reads as a ratio that holds from one machine day to the next.
+        for clients, rate in ((1, one), (2, two)):
+            figures = pgbench(stores.pg_admin_url, clients, args.pgbench_seconds)
+            tps = float(next(line for line in figures.splitlines() if line.strip().startswith("tps")).split()[2])
+            print(f"pgbench, {clients} client(s): {tps:,.0f} tps; runner/pgbench = {rate / tps:.3f}\n    {figures}")
 
 
 if __name__ == "__main__":

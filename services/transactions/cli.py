@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session
 
@@ -57,13 +58,16 @@ def purge_targets(settings: dict) -> list:
             *outbox_targets(outbox_events, processed_events, settings["OUTBOX_RETENTION_DAYS"])]
 
 
-def _day(value: str) -> str:
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _day(value: str) -> date:
     """--date: a real calendar day, refused (exit 2) before anything runs."""
-    from datetime import date
     try:
         if len(value) != 10:  # fromisoformat also takes 20261202 and week dates
             raise ValueError(value)
-        return date.fromisoformat(value).isoformat()
+        return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day as YYYY-MM-DD") from None
 
@@ -101,10 +105,8 @@ def expire_holds(url: str) -> int:
 
 
 def create_partitions_command(url: str, args) -> int:
-    from datetime import date, datetime, timezone
-
     from .ledger.partitions import create_partitions
-    today = date.fromisoformat(args.date) if args.date else datetime.now(timezone.utc).date()
+    today = args.date or utc_today()
     engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)
     with Session(engine) as session, session.begin():
         run = create_partitions(session, today)
@@ -118,11 +120,9 @@ def run_due_command(url: str, args) -> int:
     """The day's scheduled transfers (and the rest of workflows/runner.py's DUE_WORK), once each.
     Exits 0 when the run went through, failed transfers included (they are recorded and
     notified); 1 when a schedule's run broke (logged, left due for the next run)."""
-    from datetime import date, datetime, timezone
-
     from .app import create_app
     from .workflows.runner import run_due
-    day = date.fromisoformat(args.date) if args.date else datetime.now(timezone.utc).date()
+    day = args.date or utc_today()
     # The service's own app (its outbox, settings and checks), without its relay thread: the
     # events this run writes are delivered by the service's relay or the relay CronJob.
     app = create_app({"DATABASE_URL": url, "OUTBOX_RELAY": False, "ACCESS_LOG": False})

@@ -68,7 +68,7 @@ def _owner_engines(databases):
 
 
 # Tables the migrations fill with reference data, which no test writes: kept between tests.
-REFERENCE_TABLES = ("alembic_version", "categories")
+REFERENCE_TABLES = ("alembic_version", "categories", "risk_rules")
 
 
 def _truncate_all(engine) -> None:
@@ -90,9 +90,23 @@ def accounts_db(databases, owner_engines):
 
 @pytest.fixture
 def transactions_db(databases, owner_engines):
-    """The transactions database, emptied before the test."""
+    """The transactions database, emptied before the test, the risk rules at their defaults."""
     _truncate_all(owner_engines["transactions"])
+    _default_risk_rules(owner_engines["transactions"])
     return databases["transactions"]
+
+
+def _default_risk_rules(engine) -> None:
+    import json
+    from services.transactions.risk.rules import DEFAULT_RULES
+    with engine.begin() as connection:
+        for code, rule in DEFAULT_RULES.items():
+            connection.execute(text(
+                "UPDATE risk_rules SET enabled = :enabled, action = :action, params = CAST(:params AS jsonb), "
+                "updated_by = 'test' WHERE code = :code AND (enabled, action, params) IS DISTINCT FROM "
+                "(:enabled, :action, CAST(:params AS jsonb))"),
+                {"code": code, "enabled": rule["enabled"], "action": rule["action"],
+                 "params": json.dumps(rule["params"])})
 
 
 @pytest.fixture(scope="session")

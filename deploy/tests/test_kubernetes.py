@@ -39,6 +39,7 @@ CRONJOB_COMMANDS = {
     "transactions-ledger-check": ("services/transactions/cli.py", "ledger-check"),
     "transactions-create-partitions": ("services/transactions/cli.py", "create-partitions"),
     "transactions-expire-holds": ("services/transactions/cli.py", "expire-holds"),
+    "transactions-data-quality": ("services/transactions/cli.py", "data-quality"),
     "preferences-purge": ("services/preferences/purge.py", None),
     "transactions-scheduled-transfers": ("services/transactions/cli.py", "run-due"),
 }
@@ -319,8 +320,10 @@ def test_the_calls_the_suite_makes_are_allowed(rendered, target):
         store = "postgres" if target == "overlays/dev" else f"{service}-pg"
         for client in (service, f"{service}-migrate", f"{service}-purge", "postgres-provision"):
             calls.append((client, store, 5432))
-    for job in ("transactions-ledger-check", "transactions-create-partitions", "transactions-expire-holds"):
+    for job in ("transactions-ledger-check", "transactions-create-partitions", "transactions-expire-holds",
+                "transactions-data-quality"):
         calls.append((job, "postgres" if target == "overlays/dev" else "transactions-pg", 5432))
+    calls += [("transactions", "accounts", 8081), ("transactions-data-quality", "accounts", 8081)]
     for source, destination, port in calls:
         assert allowed(docs, pods[source], pods[destination], port), f"{source} -> {destination}:{port}"
     assert not allowed(docs, pods["preferences"], pods["accounts"], 8081)
@@ -339,7 +342,8 @@ def test_each_store_is_reachable_only_from_its_owner(rendered, target):
                         "postgres-provision"}
             if service == "transactions":
                 expected |= {"transactions-scheduled-transfers", "transactions-ledger-check",
-                             "transactions-create-partitions", "transactions-expire-holds"}
+                             "transactions-create-partitions", "transactions-expire-holds",
+                             "transactions-data-quality"}
             assert _reaching(docs, f"{service}-pg", 5432) - {f"{service}-pg"} == expected, service
     else:  # one server holds both databases; the roles keep each service to its own
         reaching = _reaching(docs, "postgres", 5432)

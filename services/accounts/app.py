@@ -12,7 +12,7 @@ from services.common.http_client import ServiceClient
 from services.common.outbox_wiring import init_outbox, pg_event_receiver
 from services.common.sql import init_sql
 
-from .api import accounts, admin, credentials, customers, reference
+from .api import accounts, admin, credentials, customers, internal, reference
 from .db import install_rls_scoping
 from .domain.login import LockoutPolicy
 from .events import EVENT_ROUTES
@@ -73,7 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None):
         secret=app.config["INTERNAL_TOKEN_SECRET"], connect_timeout=app.config["LEDGER_CONNECT_TIMEOUT"],
         read_timeout=app.config["LEDGER_READ_TIMEOUT"], retries=1))
 
-    for blueprint in (reference.blp, customers.blp, credentials.blp, accounts.blp, admin.blp):
+    for blueprint in (reference.blp, customers.blp, credentials.blp, accounts.blp, admin.blp, internal.blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, handlers={})))
     return app

@@ -54,6 +54,7 @@ EXPECTED_CALLERS: tuple[tuple[str | None, str, frozenset[str]], ...] = (
     (None, "/internal/outbox/", frozenset({"gateway"})),  # admin dead letters, through the gateway
     ("transactions", "/internal/events", frozenset({"accounts"})),
     ("transactions", "/internal/ledger-", frozenset({"accounts"})),
+    ("accounts", "/internal/accounts", frozenset({"transactions"})),  # the data-quality comparison
     ("preferences", "/internal/events", frozenset({"accounts", "transactions"})),
     (None, "/internal/", _SERVICES_ONLY),
 )

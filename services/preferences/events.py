@@ -85,11 +85,18 @@ def on_workflow_event(event_type: str):
         payload = _load(WorkflowEventSchema(), data, event_type, event_id)
         if payload is None:
             return
-        payload = {name: value if isinstance(value, (str, int)) or value is None else str(value)
-                   for name, value in payload.items()}
+        payload = {name: _text(value) for name, value in payload.items()}
         created = raise_workflow_alert(db, NOTIFICATION_SETTINGS, event_type, payload, event_id)
         log.info(f"{event_type} handled", extra={"event_id": event_id, "notifications": created})
     return handle
+
+
+def _text(value):
+    if isinstance(value, (str, int)) or value is None:
+        return value
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)  # the rule codes of a risk event
+    return str(value)
 
 
 def _load(schema: ma.Schema, data: dict, event_type: str, event_id: str) -> dict | None:
@@ -159,4 +166,7 @@ HANDLERS = {
     "bill.due": on_workflow_event("bill.due"),
     "bill.overdue": on_workflow_event("bill.overdue"),
     "rewards.earned": on_workflow_event("rewards.earned"),
+    "transfer.flagged": on_workflow_event("transfer.flagged"),
+    "transfer.review": on_workflow_event("transfer.review"),
+    "transfer.rejected": on_workflow_event("transfer.rejected"),
 }

@@ -14,7 +14,7 @@ from services.common.problems import problem_response
 from services.common.sql import init_read_replica, init_sql
 
 from .api import admin, books, external, fx, holds, internal, ledger_check, reference, statements, transfers
-from .api import balance_history, bills, categories, rewards, schedules
+from .api import balance_history, bills, categories, data_quality, rewards, risk, schedules
 
 # The API's blueprints, one module a line: each feature adds its own line.
 BLUEPRINT_MODULES = (
@@ -33,7 +33,10 @@ BLUEPRINT_MODULES = (
     rewards,
     categories,
     balance_history,
+    risk,
+    data_quality,
 )
+from .accounts_service import accounts_client
 from .events import EVENT_ROUTES, HANDLERS
 from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
@@ -45,6 +48,8 @@ SETTINGS = [
     # A streaming replica for statement reads (lags by its replication delay); unset: the primary.
     Setting("READ_DATABASE_URL", as_url, None),
     Setting("PREFERENCES_URL", as_url, "http://127.0.0.1:8083"),
+    # The data-quality report compares the ledger's accounts with the accounts service's.
+    Setting("ACCOUNTS_URL", as_url, "http://127.0.0.1:8081"),
     Setting("OUTBOX_RELAY", as_bool, True),
     Setting("OUTBOX_RELAY_INTERVAL", as_positive_float, 1.0),
 ]
@@ -56,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     init_read_replica(app, app.config["READ_DATABASE_URL"])
     init_outbox(app, outbox_events, EVENT_ROUTES,
                 destinations={"preferences": app.config["PREFERENCES_URL"]})
+    app.extensions["accounts"] = accounts_client(app.config["ACCOUNTS_URL"], app.config["INTERNAL_TOKEN_SECRET"])
     for module in BLUEPRINT_MODULES:
         api.register_blueprint(module.blp)
     api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, HANDLERS)))

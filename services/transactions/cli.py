@@ -18,6 +18,10 @@ ahead, moving any postings of those months out of postings_default (ledger/parti
 executes every scheduled-transfer run (and bill) due on or before the day (UTC today by
 default) once, however often or concurrently it runs (workflows/runner.py).
 
+    DATABASE_URL=... ACCOUNTS_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli data-quality
+runs the data-quality report (ledger/quality.py), records it for the admin endpoint, prints
+each check and exits 1 when one fails.
+
     DATABASE_URL=... python -m services.transactions.cli purge
 deletes, in batches, idempotency keys older than IDEMPOTENCY_RETENTION_HOURS (168, at least
 24) and delivered outbox rows and processed events older than OUTBOX_RETENTION_DAYS (30).
@@ -133,11 +137,29 @@ def run_due_command(url: str, args) -> int:
     return 1 if report.get("schedules_errored") or report.get("bills_errored") else 0
 
 
+def data_quality_command(url: str, _args) -> int:
+    """The data-quality report, recorded for GET /api/v1/admin/data-quality; prints each
+    check and exits 1 when one fails."""
+    from .accounts_service import account_pages, accounts_client
+    from .ledger.quality import run_report
+    client = accounts_client(os.environ.get("ACCOUNTS_URL", "http://127.0.0.1:8081"),
+                             os.environ.get("INTERNAL_TOKEN_SECRET", ""))
+    engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)
+    with Session(engine) as session, session.begin():
+        report = run_report(session, account_pages(client) if client else None)
+    engine.dispose()
+    for check in report.checks:
+        print(f"{check.dimension}\t{check.name}\t{check.status}\t{check.count}\t{check.detail}")
+    print(f"data quality {'ok' if report.ok else 'FAILING'} in {report.duration_ms} ms", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 # Further commands that need only DATABASE_URL: name -> function(url, args) -> exit code.
 # One a line, each feature adding its own.
 DB_COMMANDS: dict = {
     "create-partitions": lambda url, args: create_partitions_command(url, args),
     "run-due": lambda url, args: run_due_command(url, args),
+    "data-quality": lambda url, args: data_quality_command(url, args),
 }
 
 

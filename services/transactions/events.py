@@ -10,6 +10,10 @@ EVENT_ROUTES = {
     "bill.due": ("preferences",),
     "bill.overdue": ("preferences",),
     "rewards.earned": ("preferences",),
+    # The risk rules' decisions: the preferences service raises suspicious_activity.
+    "transfer.flagged": ("preferences",),
+    "transfer.review": ("preferences",),
+    "transfer.rejected": ("preferences",),
 }
 
 # Account and customer events from the accounts service, applied by version

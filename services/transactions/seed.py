@@ -63,6 +63,7 @@ from .ledger.accounts import ensure_settlement_account
 from .ledger.integrity import Violation, check_ledger
 from .ledger.partitions import create_months
 from .money import exponent, to_minor
+from .risk.facts import BACKFILL_PAYEES
 
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
                    "opened_at")
@@ -197,6 +198,9 @@ def seed_ledger(session: Session, accounts: list[OpenedAccount], transactions: i
         book.write_accounts(cursor)
     with clock("restore_checks"):
         _restore_row_checks(cursor, saved)
+    with clock("risk_payees"):
+        # The payees the history paid are known to the risk rules (new_payee_large, unusual_country).
+        session.execute(BACKFILL_PAYEES)
     result.entries = result.deposits + result.transfers
     with clock("analyze"):
         cursor.execute("ANALYZE ledger_accounts, journal_entries, postings")

@@ -1,5 +1,6 @@
-"""Notifications from the ledger's automated workflows: a scheduled transfer that failed, a
-bill coming due or overdue, reward points earned. Each follows the customer's rule for it
+"""Notifications from the ledger's automated workflows and risk rules: a scheduled transfer
+that failed, a bill coming due or overdue, reward points earned, a transfer flagged, held
+for review or refused (suspicious_activity). Each follows the customer's rule for it
 (enabled, channels) and quiet hours, once per event (store_alerts keys on the event id)."""
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ ALERTS = {
     "rewards.earned": WorkflowAlert(
         "rewards_earned", "rewards_earned", "transfer_id", "Reward points earned",
         "You earned {points} points; your balance is {points_balance} points."),
+    # The ledger's risk rules (one suspicious_activity setting governs the three).
+    "transfer.flagged": WorkflowAlert(
+        "suspicious_activity", "suspicious_activity", "transfer_id", "Unusual activity",
+        "Your transfer of {amount} {currency} went through and was flagged ({rules}). "
+        "Contact us if it was not you."),
+    "transfer.review": WorkflowAlert(
+        "suspicious_activity", "suspicious_activity", "transfer_id", "Transfer held for review",
+        "Your transfer of {amount} {currency} is held for review ({rules}); the amount is on hold "
+        "until we decide. Contact us if it was not you."),
+    "transfer.rejected": WorkflowAlert(
+        "suspicious_activity", "suspicious_activity", "transfer_id", "Transfer refused",
+        "Your transfer of {amount} {currency} was refused by our security checks ({rules}). "
+        "Contact us if it was not you."),
 }
 
 

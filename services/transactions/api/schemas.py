@@ -97,6 +97,11 @@ class ReverseRequestSchema(ma.Schema):
     description = SafeText(load_default=None, validate=ma.validate.Length(max=140))
 
 
+class RiskOutcomeSchema(ma.Schema):
+    outcome = ma.fields.String(metadata={"description": "allow, flag or review (a reject is a 422)"})
+    rules = ma.fields.List(ma.fields.String(), metadata={"description": "The risk rules the transfer hit"})
+
+
 class TransferSchema(ma.Schema):
     id = ma.fields.String()
     kind = ma.fields.String()
@@ -119,6 +124,8 @@ class TransferSchema(ma.Schema):
     international = ma.fields.Boolean(metadata={"description": "External, to another country"})
     to_iban = ma.fields.String(metadata={"description": "External only"})
     beneficiary_name = ma.fields.String(metadata={"description": "External only"})
+    risk = ma.fields.Nested(RiskOutcomeSchema, metadata={"description": "What the risk rules decided"})
+    hold_id = ma.fields.String(metadata={"description": "Held for review only: the hold on the amount"})
 
 
 class StatementQuerySchema(ma.Schema):

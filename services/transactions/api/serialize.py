@@ -103,3 +103,33 @@ def planned_transfer_json(entry, created_at: datetime, external=None) -> dict:
         **(external_fields(external.iban, external.beneficiary_name, external.international)
            if external else {}),
     }
+
+
+def pending_review_json(review) -> dict:
+    """A transfer the risk rules hold for review, as the customer sees it (202, GET): the id
+    it posts under once approved, its state, the hold on the amount."""
+    request = review.request
+    status = {"open": "pending_review", "approved": "posted", "rejected": "rejected"}[review.status]
+    body = {"id": str(review.transfer_id), "kind": "transfer", "status": status,
+            "from_account_id": review.from_account_id, "to_account_id": request.get("to_account_id"),
+            "amount": from_minor(review.amount, review.currency), "currency": review.currency,
+            "description": request.get("description") or "", "category": request.get("category"),
+            "merchant": request.get("merchant"), "reverses_transfer_id": None, "reversed_by": None,
+            "created_at": rfc3339(review.created_at), "hold_id": str(review.hold_id),
+            "risk": {"outcome": "review", "rules": list(review.rules)}}
+    if request.get("to_iban"):
+        body.update(to_iban=request["to_iban"], beneficiary_name=request.get("beneficiary_name"))
+    return body
+
+
+def review_json(review) -> dict:
+    """A review as the admin queue shows it."""
+    request = review.request
+    return {"id": str(review.id), "transfer_id": str(review.transfer_id), "customer_id": review.customer_id,
+            "from_account_id": review.from_account_id, "to_account_id": request.get("to_account_id"),
+            "to_iban": request.get("to_iban"), "amount": from_minor(review.amount, review.currency),
+            "currency": review.currency, "description": request.get("description") or "",
+            "rules": list(review.rules), "status": review.status, "hold_id": str(review.hold_id),
+            "decided_by": review.decided_by,
+            "decided_at": rfc3339(review.decided_at) if review.decided_at else None,
+            "created_at": rfc3339(review.created_at)}

@@ -10,13 +10,15 @@ from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
 from ..ledger.events import transfer_posted
-from ..ledger.transfers import get_entry_for, post_transfer, post_transfer_to_iban, reverse_entry
-from ..money import to_minor
+from ..ledger.errors import NotFound
+from ..ledger.transfers import get_entry_for, reverse_entry
+from ..risk.reviews import review_of_transfer
+from ..workflows.execute import transfer_action
 from .ids import path_id
 from .actors import actor, customer_actor
 from .idempotent import idempotent_write
 from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
-from .serialize import planned_transfer_json, rfc3339, transfer_json
+from .serialize import pending_review_json, planned_transfer_json, rfc3339, transfer_json
 
 blp = Blueprint("transfers", __name__, url_prefix="/api/v1", description="Money movement.")
 
@@ -30,32 +32,32 @@ def posted(session, entry, external=None):
 @blp.post("/transfers")
 @blp.arguments(TransferRequestSchema)
 @blp.response(201, TransferSchema)
+@blp.alt_response(202, schema=TransferSchema, description="Held for risk review: `status` is `pending_review`, "
+                  "the amount on hold (`hold_id`), the rules in `risk.rules`.")
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
 def create_transfer(body):
     """Move money from one of the customer's accounts to another account of this bank
     (`to_account_id`, or `to_iban` of this bank), or to another bank (`to_iban` and
     `beneficiary_name`: 201 `pending` until the bank settles or returns it)."""
     who = customer_actor()
-
-    def act(session):
-        common = dict(from_account_id=body["from_account_id"], amount=to_minor(body["amount"], body["currency"]),
-                      currency=body["currency"], description=body["description"], category=body["category"],
-                      request_id=current_request_id(), expected_fx_rate=body["expected_fx_rate"],
-                      merchant=body["merchant"])
-        if body["to_iban"] is not None:
-            entry, external = post_transfer_to_iban(session, who, to_iban=body["to_iban"],
-                                                    beneficiary_name=body["beneficiary_name"], **common)
-            return posted(session, entry, external)
-        return posted(session, post_transfer(session, who, to_account_id=body["to_account_id"], **common))
-
-    return idempotent_write(who.name, act)
+    request_body = {**body, "request_id": current_request_id()}
+    return idempotent_write(who.name, lambda session: transfer_action(current_app, session, who, request_body))
 
 
 @blp.get("/transfers/<transfer_id>")
 @blp.response(200, TransferSchema)
 def get_transfer(transfer_id: str):
     """A transfer the customer sent or received."""
-    return transfer_json(get_entry_for(request_session(), actor(), path_id(transfer_id, "Transfer")))
+    session, who, entry_id = request_session(), actor(), path_id(transfer_id, "Transfer")
+    try:
+        return transfer_json(get_entry_for(session, who, entry_id))
+    except NotFound:
+        # Held for review (or rejected by the reviewer): not in the ledger, but the customer's.
+        review = review_of_transfer(session, entry_id)
+        if review is None or not (who.is_admin or review.customer_id == who.customer_id) \
+                or review.status == "approved":
+            raise
+        return pending_review_json(review)
 
 
 @blp.post("/transfers/<transfer_id>/reverse")

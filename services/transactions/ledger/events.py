@@ -20,7 +20,8 @@ from .errors import AccountClosed, AccountNotEmpty, NotFound, OverdraftInUse
 from .posting import PlannedEntry
 
 
-def transfer_posted(entry: PlannedEntry, created_at: str) -> dict:
+def transfer_posted(entry: PlannedEntry, created_at: str, flags: tuple[str, ...] | list[str] = ()) -> dict:
+    """`flags`: the risk rules the transfer hit and that let it post (risk/screen.py)."""
     return {
         "transfer_id": str(entry.id),
         "kind": entry.kind,
@@ -36,8 +37,15 @@ def transfer_posted(entry: PlannedEntry, created_at: str) -> dict:
              "available_balance_after": from_minor(leg.available_after, leg.currency)}
             for leg in entry.legs
         ],
-        "flags": [],
+        "flags": list(flags),
     }
+
+
+def transfer_risk(transfer_id, customer_id: str, from_account_id: str, amount: int, currency: str,
+                  rules: tuple[str, ...] | list[str], **extra) -> dict:
+    """transfer.flagged / transfer.review / transfer.rejected: what the rules decided."""
+    return {"transfer_id": str(transfer_id), "customer_id": customer_id, "from_account_id": from_account_id,
+            "amount": from_minor(amount, currency), "currency": currency, "rules": list(rules), **extra}
 
 
 # --- Account and customer events from the accounts service ---------------------------

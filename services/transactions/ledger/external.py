@@ -97,7 +97,8 @@ class ExternalState:
 def post_external(session: Session, actor, beneficiary: Beneficiary, beneficiary_name: str, *,
                   from_account_id: str, amount: int, currency: str, description: str = "",
                   category: str | None = None, merchant: str | None = None,
-                  request_id: str | None = None) -> tuple[PlannedEntry, ExternalState]:
+                  request_id: str | None = None, screen=None,
+                  entry_id: uuid.UUID | None = None) -> tuple[PlannedEntry, ExternalState]:
     """Money leaves the source now, to outgoing clearing; the fee goes to fee income."""
     accounts = lock_accounts_in_order(session, [from_account_id])
     source = accounts.get(from_account_id)
@@ -111,6 +112,9 @@ def post_external(session: Session, actor, beneficiary: Beneficiary, beneficiary
     if currency != source.currency:
         raise CurrencyMismatch(f"Account {source.id} holds {source.currency}, not {currency}.",
                                account_id=source.id)
+    if screen is not None:
+        screen.check(session, source, payee=beneficiary.iban, country=beneficiary.country, amount=amount,
+                     currency=currency)
     fee = fee_for(session, "international" if beneficiary.international else "external", amount, currency)
     clearing = ensure_bank_account(session, "outgoing_clearing", currency)
     bank_ids = [clearing] + ([ensure_bank_account(session, "fees", currency)] if fee else [])
@@ -122,7 +126,7 @@ def post_external(session: Session, actor, beneficiary: Beneficiary, beneficiary
     entry = plan_legs(accounts, legs, kind="external_transfer", amount=amount, currency=currency,
                       from_account_id=source.id, to_account_id=clearing, fee=fee,
                       description=description, category=category, initiated_by=actor.name,
-                      request_id=request_id, merchant=merchant)
+                      request_id=request_id, merchant=merchant, entry_id=entry_id)
     created = write_entries(session, [entry], accounts)
     state = ExternalState(entry.id, beneficiary.iban, beneficiary_name, beneficiary.country,
                           beneficiary.bic, beneficiary.bank_name, beneficiary.international, "pending")

@@ -135,6 +135,10 @@ def _locked_hold(session: Session, hold_id: uuid.UUID, extra_accounts=lambda cur
         raise NotFound(f"Hold {hold_id} does not exist.")
     accounts = lock_accounts_in_order(session, [found.account_id, *extra_accounts(found.currency.strip())])
     row = session.execute(select(holds).where(holds.c.id == hold_id).with_for_update()).one()
+    if session.execute(text("SELECT 1 FROM risk_reviews WHERE hold_id = :id"), {"id": hold_id}).first():
+        # The money of a transfer under risk review: only the review's decision frees it.
+        raise InvalidState(f"Hold {hold_id} keeps a transfer under risk review; the review decides it.",
+                           hold_id=str(hold_id), hold_status=row.status)
     return accounts, row
 
 

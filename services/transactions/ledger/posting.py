@@ -71,7 +71,7 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
                category: str | None = None, initiated_by: str | None = None,
                reverses_entry_id: uuid.UUID | None = None, request_id: str | None = None,
                check_status: bool = True, allow_frozen: bool = False,
-               merchant: str | None = None) -> PlannedEntry:
+               merchant: str | None = None, entry_id: uuid.UUID | None = None) -> PlannedEntry:
     """Check the rules for moving `amount` and update `accounts` (the locked rows) in place."""
     if from_account_id == to_account_id:
         raise SameAccount("The source and destination accounts are the same.")
@@ -103,7 +103,7 @@ def plan_entry(accounts: dict[str, LedgerAccount], *, kind: str, amount: int, cu
             category),
         Leg(target.id, target.customer_id, amount, currency, target.balance, target.available_balance),
     )
-    return PlannedEntry(uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
+    return PlannedEntry(entry_id or uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
                         to_account_id, initiated_by, reverses_entry_id, request_id, legs, merchant=merchant)
 
 
@@ -113,7 +113,7 @@ def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str
               fx_rate: Decimal | None = None, description: str = "", category: str | None = None,
               initiated_by: str | None = None, reverses_entry_id: uuid.UUID | None = None,
               request_id: str | None = None, allow_frozen: bool = False,
-              merchant: str | None = None) -> PlannedEntry:
+              merchant: str | None = None, entry_id: uuid.UUID | None = None) -> PlannedEntry:
     """An entry of any number of legs `(account id, signed minor units, currency)` against the
     locked `accounts`, updated in place: the customer accounts must be usable and every one
     that pays must cover its part (the bank's own accounts may go negative). The caller
@@ -138,7 +138,7 @@ def plan_legs(accounts: dict[str, LedgerAccount], legs: list[tuple[str, int, str
         accounts[account_id] = account
         planned.append(Leg(account_id, account.customer_id, amount_, leg_currency, account.balance,
                            account.available_balance, category if account_id == from_account_id else None))
-    return PlannedEntry(uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
+    return PlannedEntry(entry_id or uuid.uuid4(), kind, amount, currency, description, category, from_account_id,
                         to_account_id, initiated_by, reverses_entry_id, request_id, tuple(planned),
                         fee=fee, to_amount=to_amount, to_currency=to_currency, fx_rate=fx_rate,
                         merchant=merchant)

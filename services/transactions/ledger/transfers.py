@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from decimal import Decimal
 
@@ -21,6 +22,9 @@ from .errors import (AlreadyReversed, CurrencyMismatch, FxRateChanged, FxRateUna
 from .external import account_for_iban, parse_iban, post_external, unknown_iban
 from .posting import PlannedEntry, plan_entry, plan_legs, write_entries
 
+if TYPE_CHECKING:
+    from ..risk.screen import Screen
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -37,7 +41,11 @@ class Actor:
 def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_account_id: str,
                   amount: int, currency: str, description: str = "", category: str | None = None,
                   request_id: str | None = None, expected_fx_rate: Decimal | None = None,
-                  merchant: str | None = None) -> PlannedEntry:
+                  merchant: str | None = None, screen: Screen | None = None,
+                  entry_id: uuid.UUID | None = None) -> PlannedEntry:
+    """`screen` (risk/screen.py) judges a transfer to someone else after ownership, KYC and
+    account status and before funds (API.md, order of checks); it raises when the transfer
+    is not to post now. `entry_id`: the id a transfer held for review was promised."""
     accounts = lock_accounts_in_order(session, [from_account_id, to_account_id])
     source = accounts.get(from_account_id)
     # Another customer's account answers like a missing one, so ids do not leak.
@@ -52,22 +60,31 @@ def post_transfer(session: Session, actor: Actor, *, from_account_id: str, to_ac
             and not is_verified(session, source.customer_id):
         raise KycRequired("Until your identity is verified you can move money only between your "
                           "own accounts.", account_id=to_account_id)
+    if screen is not None and target is not None and target.customer_id != source.customer_id:
+        for account in (source, target):
+            account.ensure_usable()
+        if currency != source.currency:
+            raise CurrencyMismatch(f"Account {source.id} holds {source.currency}, not {currency}.",
+                                   account_id=source.id)
+        screen.check(session, source, payee=target.id, country=None, amount=amount, currency=currency)
     if target is not None and target.currency != source.currency and from_account_id != to_account_id:
         return written(session, _cross_currency(session, accounts, actor, source, target, amount=amount,
                                                 currency=currency, description=description,
                                                 category=category, request_id=request_id,
-                                                expected_fx_rate=expected_fx_rate, merchant=merchant),
+                                                expected_fx_rate=expected_fx_rate, merchant=merchant,
+                                                entry_id=entry_id),
                        accounts)
     entry = plan_entry(accounts, kind="transfer", amount=amount, currency=currency,
                        from_account_id=from_account_id, to_account_id=to_account_id,
                        description=description, category=category, initiated_by=actor.name,
-                       request_id=request_id, merchant=merchant)
+                       request_id=request_id, merchant=merchant, entry_id=entry_id)
     return written(session, entry, accounts)
 
 
 def _cross_currency(session: Session, accounts, actor: Actor, source, target, *, amount: int,
                     currency: str, description: str, category: str | None, request_id: str | None,
-                    expected_fx_rate: Decimal | None, merchant: str | None = None) -> PlannedEntry:
+                    expected_fx_rate: Decimal | None, merchant: str | None = None,
+                    entry_id: uuid.UUID | None = None) -> PlannedEntry:
     """API.md "Currencies, FX and fees": `amount`/`currency` leave the source (so `currency`
     is the source's), converted at the rate in force through the bank's FX clearing account
     of each currency, the fx fee on top to its fee income account, all in one entry."""
@@ -88,13 +105,14 @@ def _cross_currency(session: Session, accounts, actor: Actor, source, target, *,
                      to_account_id=target.id, fee=quote.fee, to_amount=quote.converted_amount,
                      to_currency=quote.converted_currency, fx_rate=quote.rate, description=description,
                      category=category, initiated_by=actor.name, request_id=request_id,
-                     merchant=merchant)
+                     merchant=merchant, entry_id=entry_id)
 
 
 def post_transfer_to_iban(session: Session, actor: Actor, *, from_account_id: str, to_iban: str,
                           beneficiary_name: str, amount: int, currency: str, description: str = "",
                           category: str | None = None, request_id: str | None = None,
-                          expected_fx_rate: Decimal | None = None, merchant: str | None = None):
+                          expected_fx_rate: Decimal | None = None, merchant: str | None = None,
+                          screen: Screen | None = None, entry_id: uuid.UUID | None = None):
     """An IBAN of this bank is an internal transfer to its account; any other is external.
     Returns (entry, ExternalState or None)."""
     beneficiary = parse_iban(to_iban)  # the schema has validated it already
@@ -105,10 +123,10 @@ def post_transfer_to_iban(session: Session, actor: Actor, *, from_account_id: st
         return post_transfer(session, actor, from_account_id=from_account_id, to_account_id=target,
                              amount=amount, currency=currency, description=description, category=category,
                              request_id=request_id, expected_fx_rate=expected_fx_rate,
-                             merchant=merchant), None
+                             merchant=merchant, screen=screen, entry_id=entry_id), None
     return post_external(session, actor, beneficiary, beneficiary_name, from_account_id=from_account_id,
                          amount=amount, currency=currency, description=description, category=category,
-                         merchant=merchant, request_id=request_id)
+                         merchant=merchant, request_id=request_id, screen=screen, entry_id=entry_id)
 
 
 def fx_quote(session: Session, amount: int, currency: str, to_currency: str,

@@ -1,44 +1,59 @@
 """The bank's risk rules and their verdict on one transfer: pure, no database.
 
 Each rule has a code, `enabled`, an `action` (`flag`: post and alert, `review`: hold the
-amount until an admin decides, `reject`: refuse with 422 `transfer_rejected`) and params.
-The facts a rule needs (how many transfers the customer sent in a window, to whom before,
-which countries) are read by the caller from indexed aggregates and passed in `Facts`; the
-verdict is the strictest action among the rules hit (reject > review > flag).
+amount until an admin decides, `reject`: refuse with 422 `transfer_rejected`) and params
+(API.md "Risk rule params"). The facts a rule needs (how many transfers the customer sent
+in a window, whether they paid this payee or country before, a duplicate) are read by the
+caller from indexed aggregates (risk/facts.py) and passed in `Facts`, amounts already in
+the rule's currency; the verdict is the strictest action among the rules hit
+(reject > review > flag).
 
-Defaults a retail bank starts with (DEFAULT_RULES), amounts in the transfer's currency:
-- large_amount: review above 10,000 (EUR, USD, GBP, CHF; 1,500,000 JPY);
-- velocity_count: flag more than 20 transfers in 60 minutes;
-- velocity_amount: review more than 25,000 sent in 24 hours;
-- new_payee_large: review a first transfer to a payee above 2,000;
-- duplicate_transfer: flag the same source, payee and amount within 10 minutes;
-- unusual_country: review an external transfer to a country the customer never paid.
+Defaults a retail bank starts with (DEFAULT_RULES, seeded by migration 0015), amounts in
+EUR, the bank's base currency, other currencies converted at the rate in force:
+- large_amount: review a transfer above 10,000.00;
+- velocity_count: flag the 21st transfer within an hour;
+- velocity_amount: review what takes the customer past 25,000.00 sent in 24 hours;
+- new_payee_large: review a first transfer to a payee above 2,000.00;
+- duplicate_transfer: flag the same source, payee and amount again within 10 minutes;
+- unusual_country: flag an external transfer to a country the customer never paid (the
+  customer is told at once; a review of every first payment abroad would stall too many).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
 from services.common.amounts import AmountError, parse_amount
+from services.common.currency import minor_units
 
 CODES = ("large_amount", "velocity_count", "velocity_amount", "new_payee_large", "duplicate_transfer",
          "unusual_country")
 ACTIONS = ("flag", "review", "reject")
 _SEVERITY = {"allow": 0, "flag": 1, "review": 2, "reject": 3}
+MAX_WINDOW_SECONDS = 31 * 86400
+MAX_COUNT = 1_000_000
 
-_TEN_THOUSAND = {"EUR": "10000.00", "USD": "10000.00", "GBP": "10000.00", "CHF": "10000.00", "JPY": "1500000"}
+# The params each rule takes, by kind: an amount (decimal string), a currency, a count, a window.
+PARAMS: dict[str, dict[str, str]] = {
+    "large_amount": {"limit": "amount", "currency": "currency"},
+    "velocity_count": {"count": "count", "window_seconds": "window"},
+    "velocity_amount": {"amount": "amount", "currency": "currency", "window_seconds": "window"},
+    "new_payee_large": {"limit": "amount", "currency": "currency"},
+    "duplicate_transfer": {"window_seconds": "window"},
+    "unusual_country": {},
+}
+
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
-    "large_amount": {"enabled": True, "action": "review", "params": {"limits": _TEN_THOUSAND}},
-    "velocity_count": {"enabled": True, "action": "flag", "params": {"max_transfers": 20, "window_minutes": 60}},
+    "large_amount": {"enabled": True, "action": "review", "params": {"limit": "10000.00", "currency": "EUR"}},
+    "velocity_count": {"enabled": True, "action": "flag", "params": {"count": 20, "window_seconds": 3600}},
     "velocity_amount": {"enabled": True, "action": "review",
-                        "params": {"limits": {"EUR": "25000.00", "USD": "25000.00", "GBP": "25000.00",
-                                              "CHF": "25000.00", "JPY": "3750000"}, "window_minutes": 1440}},
-    "new_payee_large": {"enabled": True, "action": "review",
-                        "params": {"limits": {"EUR": "2000.00", "USD": "2000.00", "GBP": "2000.00",
-                                              "CHF": "2000.00", "JPY": "300000"}}},
-    "duplicate_transfer": {"enabled": True, "action": "flag", "params": {"window_minutes": 10}},
-    "unusual_country": {"enabled": True, "action": "review", "params": {}},
+                        "params": {"amount": "25000.00", "currency": "EUR", "window_seconds": 86400}},
+    "new_payee_large": {"enabled": True, "action": "review", "params": {"limit": "2000.00", "currency": "EUR"}},
+    "duplicate_transfer": {"enabled": True, "action": "flag", "params": {"window_seconds": 600}},
+    "unusual_country": {"enabled": True, "action": "flag", "params": {}},
 }
 
 
@@ -57,23 +72,33 @@ class Rule:
     action: str
     params: Mapping[str, Any]
 
+    @property
+    def currency(self) -> str | None:
+        return self.params.get("currency")
+
+    @property
+    def window_seconds(self) -> int | None:
+        return self.params.get("window_seconds")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "enabled": self.enabled, "action": self.action, "params": dict(self.params)}
+
 
 @dataclass(frozen=True)
 class Candidate:
-    """The transfer being decided, as the rules see it."""
-    amount: Decimal
-    currency: str
-    payee: str                     # the destination account id or IBAN
+    """The transfer being decided, as the rules see it: its amount in each currency the
+    rules name (converted by the caller; a currency without a rate is absent)."""
+    amount_in: Mapping[str, Decimal]
     country: str | None = None     # an external transfer's country (IBAN), None for internal
 
 
 @dataclass(frozen=True)
 class Facts:
     """What the aggregates say about the customer before this transfer."""
-    count_in_window: Mapping[int, int] = field(default_factory=dict)          # window minutes -> transfers
-    amount_in_window: Mapping[int, Decimal] = field(default_factory=dict)     # window minutes -> sent, same currency
+    count_in_window: int = 0                  # transfers in velocity_count's window
+    sent_in_window: Decimal = Decimal(0)      # sent in velocity_amount's window, in its currency
     payee_known: bool = True
-    duplicate_within: int | None = None    # minutes since the same source/payee/amount, None: never
+    duplicate: bool = False                   # same source, payee, amount within the window
     country_known: bool = True
 
 
@@ -87,27 +112,49 @@ class Verdict:
         return self.outcome in ("allow", "flag")
 
 
-def check_rule(code: str, action: str, params: Mapping[str, Any]) -> Rule:
-    """A rule as an admin sets it, or RuleError."""
+ALLOW = Verdict("allow", ())
+
+
+def check_rule(code: str, enabled: bool, action: str, params: Mapping[str, Any]) -> Rule:
+    """A rule as an admin sets it (every param its code takes, of its kind), or RuleError."""
     if code not in CODES:
         raise RuleError("code", f"Unknown rule {code}.")
     if action not in ACTIONS:
         raise RuleError("action", f"One of {', '.join(ACTIONS)}.")
-    for name, value in params.items():
-        if name in ("max_transfers", "window_minutes"):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000_000:
-                raise RuleError(f"params.{name}", "A whole number from 1.")
-        elif name == "limits":
-            if not isinstance(value, Mapping) or not value:
-                raise RuleError("params.limits", "An object of currency codes to amounts.")
-            for currency, amount in value.items():
-                try:
-                    parse_amount(amount, currency)
-                except AmountError as error:
-                    raise RuleError(f"params.limits.{currency}", str(error)) from None
-        else:
+    if not isinstance(params, Mapping):
+        raise RuleError("params", "An object.")
+    wanted = PARAMS[code]
+    for name in params:
+        if name not in wanted:
             raise RuleError(f"params.{name}", f"{code} takes no {name}.")
-    return Rule(code, True, action, dict(params))
+    checked: dict[str, Any] = {}
+    for name, kind in wanted.items():
+        if name not in params:
+            raise RuleError(f"params.{name}", f"{code} needs {name}.")
+        checked[name] = _param(kind, name, params[name], params.get("currency"))
+    return Rule(code, enabled, action, checked)
+
+
+def _param(kind: str, name: str, value: Any, currency: Any) -> Any:
+    if kind in ("count", "window"):
+        top = MAX_COUNT if kind == "count" else MAX_WINDOW_SECONDS
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise RuleError(f"params.{name}", f"A whole number from 1 to {top}.")
+        return value
+    if kind == "currency":
+        if not _is_currency(value):
+            raise RuleError(f"params.{name}", "An ISO 4217 currency code.")
+        return value
+    if not _is_currency(currency):
+        raise RuleError("params.currency", "An ISO 4217 currency code.")
+    try:
+        return str(parse_amount(value, currency))
+    except AmountError as error:
+        raise RuleError(f"params.{name}", str(error)) from None
+
+
+def _is_currency(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) is not None and minor_units(value) is not None
 
 
 def evaluate(rules: Mapping[str, Rule], transfer: Candidate, facts: Facts) -> Verdict:
@@ -117,34 +164,29 @@ def evaluate(rules: Mapping[str, Rule], transfer: Candidate, facts: Facts) -> Ve
     return Verdict(outcome, tuple(hits))
 
 
-def _limit(params: Mapping[str, Any], currency: str) -> Decimal | None:
-    found = (params.get("limits") or {}).get(currency)
-    return None if found is None else Decimal(found)
+def _over(params: Mapping[str, Any], field: str, transfer: Candidate, already: Decimal = Decimal(0)) -> bool:
+    amount = transfer.amount_in.get(params["currency"])
+    return amount is not None and already + amount > Decimal(params[field])
 
 
 def _large_amount(params, transfer: Candidate, _facts: Facts) -> bool:
-    limit = _limit(params, transfer.currency)
-    return limit is not None and transfer.amount > limit
+    return _over(params, "limit", transfer)
 
 
 def _velocity_count(params, _transfer: Candidate, facts: Facts) -> bool:
-    window = params.get("window_minutes", 60)
-    return facts.count_in_window.get(window, 0) + 1 > params.get("max_transfers", 20)
+    return facts.count_in_window + 1 > params["count"]
 
 
 def _velocity_amount(params, transfer: Candidate, facts: Facts) -> bool:
-    limit = _limit(params, transfer.currency)
-    window = params.get("window_minutes", 1440)
-    return limit is not None and facts.amount_in_window.get(window, Decimal(0)) + transfer.amount > limit
+    return _over(params, "amount", transfer, facts.sent_in_window)
 
 
 def _new_payee_large(params, transfer: Candidate, facts: Facts) -> bool:
-    limit = _limit(params, transfer.currency)
-    return not facts.payee_known and limit is not None and transfer.amount > limit
+    return not facts.payee_known and _over(params, "limit", transfer)
 
 
-def _duplicate(params, _transfer: Candidate, facts: Facts) -> bool:
-    return facts.duplicate_within is not None and facts.duplicate_within <= params.get("window_minutes", 10)
+def _duplicate(_params, _transfer: Candidate, facts: Facts) -> bool:
+    return facts.duplicate
 
 
 def _unusual_country(_params, transfer: Candidate, facts: Facts) -> bool:

@@ -10,6 +10,7 @@ Runs in the caller's transaction and does not commit.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,12 @@ from services.common.outbox_wiring import publish
 from services.common.problems import Problem, problem_response
 
 from ..ledger.errors import STATUS, LedgerError
-from ..ledger.events import transfer_posted
+from ..ledger.events import transfer_posted, transfer_risk
 from ..ledger.idempotency import claim, record, request_fingerprint
 from ..ledger.transfers import Actor, post_transfer, post_transfer_to_iban
 from ..money import to_minor
+from ..risk.reviews import open_review
+from ..risk.screen import Judged, Screen, Screened, record_decision
 
 TRANSFERS_PATH = "/api/v1/transfers"
 
@@ -71,20 +74,62 @@ def submit_transfer(app: Flask, session: Session, customer_id: str, request: dic
 
 
 def transfer_action(app: Flask, session: Session, actor: Actor, request: dict[str, Any]):
-    """The customer's transfer: post it and publish transfer.posted; (201, body, entry id)."""
+    """The customer's transfer, judged by the risk rules (risk/screen.py): posted (maybe
+    flagged) 201, held for review 202, or refused 422 transfer_rejected; each with its
+    events. (status, body, the transfer's id or None)."""
     from ..api.serialize import planned_transfer_json, rfc3339  # the wire shape, one place
+    screen = Screen()
+    try:
+        entry, external = post_request(session, actor, request, screen=screen)
+    except Screened as stopped:
+        return _stopped(app, session, actor, request, stopped.judged)
+    screen.posted(session, entry.id)
+    verdict = screen.verdict
+    publish(app, session, "transfer.posted", transfer_posted(entry, rfc3339(entry.created_at), verdict.rules))
+    if verdict.outcome == "flag":
+        publish(app, session, "transfer.flagged", transfer_risk(entry.id, screen.judged.customer_id,
+                                                                entry.from_account_id, entry.amount, entry.currency,
+                                                                verdict.rules))
+    body = planned_transfer_json(entry, entry.created_at, external)
+    body["risk"] = {"outcome": verdict.outcome, "rules": list(verdict.rules)}
+    return 201, body, entry.id
+
+
+def post_request(session: Session, actor: Actor, request: dict[str, Any], *, screen: Screen | None = None,
+                 entry_id: uuid.UUID | None = None):
+    """Post a transfer request body (API shape); (entry, external state or None)."""
     common = dict(from_account_id=request["from_account_id"],
-                  amount=to_minor(request["amount"], request["currency"]), currency=request["currency"],
+                  amount=to_minor(Decimal(str(request["amount"])), request["currency"]), currency=request["currency"],
                   description=request.get("description") or "", category=request.get("category"),
-                  request_id=request.get("request_id"), merchant=request.get("merchant"))
-    external = None
+                  request_id=request.get("request_id"), merchant=request.get("merchant"),
+                  expected_fx_rate=_rate(request.get("expected_fx_rate")), screen=screen, entry_id=entry_id)
     if request.get("to_iban"):
-        entry, external = post_transfer_to_iban(session, actor, to_iban=request["to_iban"],
-                                                beneficiary_name=request["beneficiary_name"], **common)
-    else:
-        entry = post_transfer(session, actor, to_account_id=request["to_account_id"], **common)
-    publish(app, session, "transfer.posted", transfer_posted(entry, rfc3339(entry.created_at)))
-    return 201, planned_transfer_json(entry, entry.created_at, external), entry.id
+        return post_transfer_to_iban(session, actor, to_iban=request["to_iban"],
+                                     beneficiary_name=request["beneficiary_name"], **common)
+    return post_transfer(session, actor, to_account_id=request["to_account_id"], **common), None
+
+
+def _rate(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _stopped(app: Flask, session: Session, actor: Actor, request: dict[str, Any], judged: Judged):
+    """Held for review (the amount on hold) or rejected: recorded, told, answered."""
+    verdict = judged.verdict
+    if verdict.outcome == "review":
+        review = open_review(session, actor, request, judged)
+        record_decision(session, review.transfer_id, judged)
+        publish(app, session, "transfer.review", transfer_risk(
+            review.transfer_id, judged.customer_id, judged.source_id, judged.amount, judged.currency, verdict.rules,
+            review_id=str(review.id)))
+        from ..api.serialize import pending_review_json
+        return 202, pending_review_json(review), review.transfer_id
+    transfer_id = uuid.uuid4()
+    record_decision(session, transfer_id, judged)
+    publish(app, session, "transfer.rejected", transfer_risk(
+        transfer_id, judged.customer_id, judged.source_id, judged.amount, judged.currency, verdict.rules))
+    return 422, _problem(422, "transfer_rejected", "The bank's risk rules refuse this transfer.",
+                         {"rules": list(verdict.rules), "transfer_id": str(transfer_id)}), None
 
 
 def _problem(status: int, code: str, detail: str, extra: dict) -> dict:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.transfers [--clients 16] [--seconds 30] [--customers 40]
                                         [--workers 2] [--threads 8] [--pgbench-seconds 20]
+                                        [--risk-rules on|off] [--direct]
 
 The whole suite runs as in production, on gunicorn: clients log in at the gateway, which
 verifies their access token and forwards each POST /api/v1/transfers to the ledger with an
@@ -33,6 +34,7 @@ from devstack.stack import ensure_admin
 from services.common.service_auth import mint_internal_token
 
 from .harness import BENCH_SECRET, bench_stack, fmt, percentiles
+from .risk_cost import risk_cost
 
 PASSWORD = "Bench-Client-Password-2026"
 
@@ -162,6 +164,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pgbench-seconds", type=int, default=20)
+    parser.add_argument("--risk-rules", choices=("on", "off"), default="on",
+                        help="the default risk rules (on, as in production) or all disabled, for comparison")
     parser.add_argument("--direct", action="store_true",
                         help="call the transactions service directly (no gateway hop), for comparison")
     args = parser.parse_args()
@@ -178,6 +182,11 @@ def main() -> None:
             owned = list(pool.map(lambda c: open_accounts(c, 2), customers))
             everyone = [a for accounts in owned for a in accounts]
             list(pool.map(lambda a: fund(admin, a), everyone))
+        if args.risk_rules == "off":
+            for rule in admin.http.get(gateway + "/api/v1/admin/risk-rules", timeout=30).json()["items"]:
+                admin.http.put(f"{gateway}/api/v1/admin/risk-rules/{rule['code']}", json={"enabled": False},
+                               timeout=30).raise_for_status()
+        print(f"risk rules {args.risk_rules}")
         print(f"set-up: {args.customers} customers, {len(everyone)} accounts funded in "
               f"{time.perf_counter() - started:.1f}s")
 
@@ -195,6 +204,7 @@ def main() -> None:
             print(f"  latency {fmt(percentiles(latencies))}")
         check = admin.http.get(gateway + "/api/v1/admin/ledger-check?run=now", timeout=600).json()
         print(f"  ledger check: {'ok' if check['ok'] else check['violations'][:5]}")
+        print("  " + risk_cost(databases["transactions"].app_url))
 
         print(f"pgbench TPC-B-like on the same server, {args.clients} clients, {args.pgbench_seconds}s:")
         print("    " + pgbench(stores.pg_admin_url, args.clients, args.pgbench_seconds))

@@ -83,3 +83,24 @@ def test_quiet_hours_defer_them(alice, mongo_db):
 def test_an_event_without_its_customer_is_acknowledged_and_writes_nothing(deliver, mongo_db):
     assert deliver(_event("bill.due", {"bill_id": "b1"})) == "processed"
     assert mongo_db.notifications.count_documents({}) == 0
+
+
+def risk(event_type: str, customer_id: str, rules=("large_amount",)) -> dict:
+    return _event(event_type, {"customer_id": customer_id, "transfer_id": str(uuid.uuid4()), "amount": "12000.00",
+                               "currency": "EUR", "from_account_id": "acc-1", "rules": list(rules)})
+
+
+def test_the_risk_rules_decisions_raise_suspicious_activity(alice, deliver, mongo_db):
+    for event_type in ("transfer.flagged", "transfer.review", "transfer.rejected"):
+        assert deliver(risk(event_type, alice.customer_id, ("large_amount", "new_payee_large"))) == "processed"
+    inbox = _inbox(mongo_db, alice.customer_id)
+    assert [kind for kind, _ in inbox] == ["suspicious_activity"] * 3
+    messages = " | ".join(message for _, message in inbox)
+    assert "12000.00 EUR is held for review (large_amount, new_payee_large)" in messages
+    assert "was refused by our security checks" in messages and "went through and was flagged" in messages
+
+
+def test_suspicious_activity_switched_off_raises_nothing_for_risk_events(alice, deliver, mongo_db):
+    alice.patch(SETTINGS, {"events": {"suspicious_activity": {"enabled": False}}})
+    assert deliver(risk("transfer.review", alice.customer_id)) == "processed"
+    assert _inbox(mongo_db, alice.customer_id) == []

@@ -87,7 +87,11 @@ def init_rate_limits(app: Flask) -> Limiter:
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(_error):
         breached = limiter.current_limit
-        retry_after = max(1, breached.reset_at - int(time.time())) if breached else 1
+        retry_after = 1
+        if breached:
+            # reset_at is whole seconds, so against the clock's floor it can read one second past
+            # the window itself; never promise a wait longer than the limit's window.
+            retry_after = min(max(1, breached.reset_at - int(time.time())), breached.limit.get_expiry())
         return problem_response(429, "rate_limited", "Too many requests; try again later.",
                                 headers={"Retry-After": str(retry_after)})
 

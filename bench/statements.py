@@ -46,7 +46,7 @@ def main() -> None:
         # Each transfer adds one line to each account's statement.
         for start in range(0, args.lines - 1, 1000):
             items = [{"idempotency_key": f"s{n}", "from_account_id": account, "to_account_id": other,
-                      "amount": "0.01", "currency": "EUR", "category": "food" if n % 10 == 0 else "other",
+                      "amount": "0.01", "currency": "EUR", "category": "groceries" if n % 10 == 0 else "other",
                       "description": f"line {n}"}
                      for n in range(start, min(start + 1000, args.lines - 1))]
             # A fresh token per call: internal tokens live 60 s, and loading takes longer.
@@ -67,7 +67,7 @@ def main() -> None:
         cases = {
             "first page (50 lines)": base + path,
             "page at line 50,000 (cursor)": base + path + f"?cursor={deep_cursor}",
-            "first page, category filter": base + path + "?category=food",
+            "first page, category filter": base + path + "?category=groceries",
             "first page of 500 lines": base + path + "?limit=500",
         }
         print(f"{args.requests} requests per case, one client, gunicorn 2 workers x 4 threads:")

@@ -166,6 +166,7 @@ HANDLERS = {
     "bill.due": on_workflow_event("bill.due"),
     "bill.overdue": on_workflow_event("bill.overdue"),
     "rewards.earned": on_workflow_event("rewards.earned"),
+    "budget.exceeded": on_workflow_event("budget.exceeded"),
     "transfer.flagged": on_workflow_event("transfer.flagged"),
     "transfer.review": on_workflow_event("transfer.review"),
     "transfer.rejected": on_workflow_event("transfer.rejected"),

@@ -14,7 +14,7 @@ from services.common.problems import problem_response
 from services.common.sql import init_read_replica, init_sql
 
 from .api import admin, books, external, fx, holds, internal, ledger_check, reference, statements, transfers
-from .api import balance_history, bills, categories, data_quality, rewards, risk, schedules
+from .api import balance_history, bills, budgets, categories, category_rules, data_quality, rewards, risk, schedules
 
 # The API's blueprints, one module a line: each feature adds its own line.
 BLUEPRINT_MODULES = (
@@ -35,9 +35,12 @@ BLUEPRINT_MODULES = (
     balance_history,
     risk,
     data_quality,
+    category_rules,
+    budgets,
 )
 from .accounts_service import accounts_client
 from .events import EVENT_ROUTES, HANDLERS
+from .insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
 from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
 

@@ -10,6 +10,7 @@ EVENT_ROUTES = {
     "bill.due": ("preferences",),
     "bill.overdue": ("preferences",),
     "rewards.earned": ("preferences",),
+    "budget.exceeded": ("preferences",),
     # The risk rules' decisions: the preferences service raises suspicious_activity.
     "transfer.flagged": ("preferences",),
     "transfer.review": ("preferences",),

@@ -83,6 +83,7 @@ postings = Table(
     Column("currency", CHAR(3), nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("category", Text),
+    Column("categorized_by", Text),  # migration 0016: request, rule or default
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
 )
 
@@ -218,4 +219,14 @@ categories = Table(
     Column("icon", Text, nullable=False),
     Column("color", Text, nullable=False),
     Column("position", SmallInteger, nullable=False),
+)
+
+
+# Migration 0016: a customer's re-categorisation of a statement line (the posting never changes).
+line_categories = Table(
+    "line_categories", metadata,
+    Column("posting_id", BigInteger, primary_key=True),
+    Column("account_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -63,6 +63,7 @@ from .ledger.accounts import ensure_settlement_account
 from .ledger.integrity import Violation, check_ledger
 from .ledger.partitions import create_months
 from .money import exponent, to_minor
+from .insights.spending import BACKFILL_SPENDING
 from .risk.facts import BACKFILL_PAYEES
 
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
@@ -77,8 +78,9 @@ BALANCE_TRIGGERS = (("postings", "postings_balanced"), ("journal_entries", "entr
 # seed checks the same (balance = last running balance, the chain) once, below.
 ACCOUNT_TRIGGER = ("ledger_accounts", "ledger_accounts_guard")
 SALARY_SHARE = 0.08  # of the entries after the opening deposits; the rest are transfers
-SPENDING = (("groceries", "Groceries"), ("rent", "Rent"), ("utilities", "Electricity bill"),
-            ("dining", "Dinner with friends"), ("transport", "Train tickets"),
+# Categories of the category master (migration 0014); None: the line gets the default.
+SPENDING = (("groceries", "Groceries"), ("shopping", "New shoes"), ("utilities", "Electricity bill"),
+            ("entertainment", "Dinner with friends"), ("transportation", "Train tickets"),
             ("entertainment", "Concert tickets"), (None, "Paying you back"), (None, "Transfer"))
 # What the disabled deferred triggers check and check_ledger does not, and the overdraft rule
 # for every running balance (the CHECK on ledger_accounts sees only the final one).
@@ -99,7 +101,7 @@ SEED_CHECK = """
 _BATCH = 20_000
 _ENTRY_COLUMNS = ("id, kind, amount, currency, description, category, from_account_id, to_account_id, "
                   "initiated_by, created_at")
-_POSTING_COLUMNS = "entry_id, account_id, amount, currency, balance_after, category, created_at"
+_POSTING_COLUMNS = "entry_id, account_id, amount, currency, balance_after, category, categorized_by, created_at"
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_V4 = (0x4 << 76) | (0x2 << 62)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -198,6 +200,9 @@ def seed_ledger(session: Session, accounts: list[OpenedAccount], transactions: i
         book.write_accounts(cursor)
     with clock("restore_checks"):
         _restore_row_checks(cursor, saved)
+    with clock("spending"):
+        # Budgets and insights read the aggregates: the history's spending is in them too.
+        session.execute(BACKFILL_SPENDING)
     with clock("risk_payees"):
         # The payees the history paid are known to the risk rules (new_payee_large, unusual_country).
         session.execute(BACKFILL_PAYEES)
@@ -267,9 +272,13 @@ class _Book:
             initiator = "system:seed" if kind == "deposit" else f"customer:{self.customer[source]}"
             entries.append(f"{entry_id}\t{kind}\t{amount}\t{code}\t{description}\t{cat}\t{ids[source]}\t"
                            f"{ids[target]}\t{initiator}\t{at}\n")
-            # Like plan_entry: the category goes on the paying leg only.
-            legs.append(f"{entry_id}\t{ids[source]}\t{-amount}\t{code}\t{balance[source]}\t{cat}\t{at}\n"
-                        f"{entry_id}\t{ids[target]}\t{amount}\t{code}\t{balance[target]}\t\\N\t{at}\n")
+            # Like insights/categorize.py: the request's category on the paying leg, else the
+            # default (`transfer` between customers, `other` otherwise); the bank's legs none.
+            default = "transfer" if kind == "transfer" and self.customer[source] != self.customer[target] else "other"
+            paying = "\\N\t\\N" if kind == "deposit" else (f"{cat}\trequest" if category else f"{default}\tdefault")
+            legs.append(f"{entry_id}\t{ids[source]}\t{-amount}\t{code}\t{balance[source]}\t{paying}\t{at}\n"
+                        f"{entry_id}\t{ids[target]}\t{amount}\t{code}\t{balance[target]}\t{default}\tdefault"
+                        f"\t{at}\n")
             if len(entries) == _BATCH or number == count - 1:
                 write_entries("".join(entries))
                 write_postings("".join(legs))

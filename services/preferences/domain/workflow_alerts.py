@@ -38,6 +38,9 @@ ALERTS = {
     "rewards.earned": WorkflowAlert(
         "rewards_earned", "rewards_earned", "transfer_id", "Reward points earned",
         "You earned {points} points; your balance is {points_balance} points."),
+    "budget.exceeded": WorkflowAlert(
+        "budget_exceeded", "budget_exceeded", "budget_id", "Budget exceeded",
+        "You have spent {spent} {currency} on {category} in {month}, past your budget of {limit} {currency}."),
     # The ledger's risk rules (one suspicious_activity setting governs the three).
     "transfer.flagged": WorkflowAlert(
         "suspicious_activity", "suspicious_activity", "transfer_id", "Unusual activity",

@@ -104,3 +104,12 @@ def test_suspicious_activity_switched_off_raises_nothing_for_risk_events(alice, 
     alice.patch(SETTINGS, {"events": {"suspicious_activity": {"enabled": False}}})
     assert deliver(risk("transfer.review", alice.customer_id)) == "processed"
     assert _inbox(mongo_db, alice.customer_id) == []
+
+
+def test_a_budget_exceeded_raises_budget_exceeded_once(alice, deliver, mongo_db):
+    event = _event("budget.exceeded", {"customer_id": alice.customer_id, "budget_id": str(uuid.uuid4()),
+                                       "month": "2026-12", "category": "groceries", "currency": "EUR",
+                                       "limit": "300.00", "spent": "300.01"})
+    assert [deliver(event), deliver(event)] == ["processed", "duplicate"]
+    assert _inbox(mongo_db, alice.customer_id) == [(
+        "budget_exceeded", "You have spent 300.01 EUR on groceries in 2026-12, past your budget of 300.00 EUR.")]

@@ -11,6 +11,7 @@ from services.common.input_rules import SafeText
 from ..books.fx import RateError, parse_rate
 from ..ledger.external import InvalidIban, parse_iban
 from ..currencies import minor_units
+from ..insights.categories import SLUGS
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
 
@@ -82,7 +83,9 @@ class DestinationSchema(ma.Schema):
 class TransferRequestSchema(MoneySchema, DestinationSchema):
     from_account_id = ID
     description = SafeText(load_default="", validate=ma.validate.Length(max=140))
-    category = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=64))
+    category = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(SLUGS),
+                                metadata={"description": "A category slug (GET /api/v1/categories); without one "
+                                                         "the customer's rules or the default decide"})
     # Cross-currency only: the rate the customer was shown; another rate in force is 409 fx_rate_changed.
     expected_fx_rate = FxRate(load_default=None, metadata={"example": "1.0842"})
     merchant = SafeText(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=128))
@@ -133,7 +136,7 @@ class StatementQuerySchema(ma.Schema):
     cursor = ma.fields.String(load_default=None)
     from_ = ma.fields.AwareDateTime(data_key="from", load_default=None, default_timezone=None)
     to = ma.fields.AwareDateTime(load_default=None)
-    category = ma.fields.String(load_default=None)
+    category = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
 
 
 class StatementLineSchema(ma.Schema):
@@ -145,6 +148,8 @@ class StatementLineSchema(ma.Schema):
     balance_after = ma.fields.String()
     description = ma.fields.String()
     category = ma.fields.String(allow_none=True)
+    merchant = ma.fields.String(allow_none=True)
+    categorized_by = ma.fields.String(allow_none=True, metadata={"enum": ["request", "rule", "default", "customer"]})
     created_at = ma.fields.String()
 
 

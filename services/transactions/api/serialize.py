@@ -65,6 +65,8 @@ def statement_line_json(line: StatementLine) -> dict:
         "balance_after": from_minor(line.balance_after, line.currency),
         "description": line.description,
         "category": line.category,
+        "merchant": line.merchant,
+        "categorized_by": line.categorized_by,
         "created_at": rfc3339(line.created_at),
     }
 

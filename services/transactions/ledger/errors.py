@@ -105,9 +105,15 @@ class BillAlreadyPaid(LedgerError):
     code = "bill_already_paid"
 
 
+class BudgetExists(LedgerError):
+    """A second budget for one customer, month and category."""
+    code = "budget_exists"
+
+
 # The HTTP status each rule answers with (the API layer's only mapping).
 STATUS = {
     NotFound: 404,
+    BudgetExists: 409,
     InsufficientFunds: 422,
     AccountFrozen: 409,
     AccountClosed: 409,

@@ -30,6 +30,7 @@ class Leg:
     balance_after: int
     available_after: int
     category: str | None = None
+    categorized_by: str | None = None   # request, rule or default (insights/categorize.py)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ def write_entries(session: Session, entries: list[PlannedEntry],
     """
     if not entries:
         return {}
+    for hook in BEFORE_WRITE:
+        entries = hook(session, entries)
     created = session.execute(_INSERT_ENTRIES, {
         "ids": [e.id for e in entries], "kinds": [e.kind for e in entries],
         "amounts": [e.amount for e in entries], "currencies": [e.currency for e in entries],
@@ -169,18 +172,25 @@ def write_entries(session: Session, entries: list[PlannedEntry],
         "entries": [entry_id for entry_id, _ in legs], "accounts": [leg.account_id for _, leg in legs],
         "amounts": [leg.amount for _, leg in legs], "currencies": [leg.currency for _, leg in legs],
         "balances": [leg.balance_after for _, leg in legs], "categories": [leg.category for _, leg in legs],
+        "categorized_by": [leg.categorized_by for _, leg in legs],
     })
     touched = sorted({leg.account_id for _, leg in legs})
     session.execute(_STORE_BALANCES, {"ids": touched, "balances": [accounts[a].balance for a in touched]})
+    created_at = {row.id: row.created_at for row in created}
+    written = [replace(entry, created_at=created_at[entry.id]) for entry in entries]
     for hook in AFTER_WRITE:
-        hook(session, entries, accounts)
-    return {row.id: row.created_at for row in created}
+        hook(session, written, accounts)
+    return created_at
 
 
 # What else happens in the transaction of every posted entry, whatever path posted it:
 # hook(session, entries, accounts). Rewards (workflows/rewards.py) add their earning here, so
 # card spending earns points however it was posted (a transfer, an IBAN, a capture, a batch).
 AFTER_WRITE: list[Callable[[Session, list[PlannedEntry], dict[str, LedgerAccount]], None]] = []
+# What turns the planned entries into the ones written, before anything is: hook(session,
+# entries) -> entries. Categories (insights/categorize.py) give each customer's line its
+# category and categorized_by there.
+BEFORE_WRITE: list[Callable[[Session, list[PlannedEntry]], list[PlannedEntry]]] = []
 
 
 _INSERT_ENTRIES = text("""
@@ -199,11 +209,13 @@ _INSERT_ENTRIES = text("""
 # WITH ORDINALITY keeps the legs in the order they were planned, so posting ids (the
 # statement's tie-breaker) follow it.
 _INSERT_POSTINGS = text("""
-    INSERT INTO postings (entry_id, account_id, amount, currency, balance_after, category)
-    SELECT entry_id, account_id, amount, currency, balance_after, category
+    INSERT INTO postings (entry_id, account_id, amount, currency, balance_after, category, categorized_by)
+    SELECT entry_id, account_id, amount, currency, balance_after, category, categorized_by
       FROM unnest(CAST(:entries AS uuid[]), CAST(:accounts AS text[]), CAST(:amounts AS bigint[]),
-                  CAST(:currencies AS text[]), CAST(:balances AS bigint[]), CAST(:categories AS text[]))
-           WITH ORDINALITY AS leg(entry_id, account_id, amount, currency, balance_after, category, n)
+                  CAST(:currencies AS text[]), CAST(:balances AS bigint[]), CAST(:categories AS text[]),
+                  CAST(:categorized_by AS text[]))
+           WITH ORDINALITY AS leg(entry_id, account_id, amount, currency, balance_after, category,
+                                  categorized_by, n)
      ORDER BY n
 """)
 

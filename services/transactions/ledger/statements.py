@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import journal_entries, postings
+from ..models import journal_entries, line_categories, postings
 
 
 class BadCursor(ValueError):
@@ -31,6 +31,8 @@ class StatementLine:
     description: str
     category: str | None
     created_at: datetime
+    merchant: str | None = None
+    categorized_by: str | None = None   # request, rule, default, or customer (re-categorised)
 
 
 def encode_cursor(line: StatementLine) -> str:
@@ -49,8 +51,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 def statement_page(session: Session, account_id: str, *, limit: int, cursor: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
-                   category: str | None = None) -> tuple[list[StatementLine], str | None]:
+                   category: str | None = None, line_id: int | None = None) -> tuple[list[StatementLine], str | None]:
     conditions = [postings.c.account_id == account_id]
+    if line_id is not None:
+        conditions.append(postings.c.id == line_id)
     if cursor:
         created_at, posting_id = decode_cursor(cursor)
         conditions.append(tuple_(postings.c.created_at, postings.c.id) < tuple_(created_at, posting_id))
@@ -58,19 +62,30 @@ def statement_page(session: Session, account_id: str, *, limit: int, cursor: str
         conditions.append(postings.c.created_at >= since)
     if until is not None:
         conditions.append(postings.c.created_at < until)
+    # A customer's re-categorisation (line_categories) is the line's category from then on.
+    shown = func.coalesce(line_categories.c.category, postings.c.category)
     if category is not None:
-        conditions.append(postings.c.category == category)
+        conditions.append(shown == category)
     rows = session.execute(
         select(postings.c.id, postings.c.entry_id, journal_entries.c.kind, postings.c.amount,
                postings.c.currency, postings.c.balance_after, journal_entries.c.description,
-               postings.c.category, postings.c.created_at)
+               shown.label("category"), postings.c.created_at, journal_entries.c.merchant,
+               case((line_categories.c.category.is_not(None), "customer"),
+                    else_=postings.c.categorized_by).label("categorized_by"))
         .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+        .outerjoin(line_categories, line_categories.c.posting_id == postings.c.id)
         .where(and_(*conditions))
         .order_by(postings.c.created_at.desc(), postings.c.id.desc())
         .limit(limit + 1)
     ).all()
     lines = [StatementLine(row.id, str(row.entry_id), row.kind, row.amount, row.currency.strip(),
-                           row.balance_after, row.description, row.category, row.created_at)
+                           row.balance_after, row.description, row.category, row.created_at, row.merchant,
+                           row.categorized_by)
              for row in rows[:limit]]
     next_cursor = encode_cursor(lines[-1]) if len(rows) > limit else None
     return lines, next_cursor
+
+
+def statement_line(session: Session, account_id: str, line_id: int) -> StatementLine:
+    lines, _ = statement_page(session, account_id, limit=1, line_id=line_id)
+    return lines[0]

@@ -21,17 +21,17 @@ def test_statement_lines_newest_first_with_running_balance(client):
     alice = open_account(client, "alice")
     bob = open_account(client, "bob")
     deposit(client, alice, "100.00")
-    transfer(client, "alice", alice, bob, "10.00", description="Rent", category="housing")
-    transfer(client, "alice", alice, bob, "2.50", description="Coffee", category="food")
+    transfer(client, "alice", alice, bob, "10.00", description="Rent", category="utilities")
+    transfer(client, "alice", alice, bob, "2.50", description="Coffee", category="groceries")
     body = statement(client, "alice", alice).get_json()
     assert [(l["amount"], l["balance_after"], l["description"], l["category"]) for l in body["items"]] == [
-        ("-2.50", "87.50", "Coffee", "food"), ("-10.00", "90.00", "Rent", "housing"),
-        ("100.00", "100.00", "Deposit", None)]
+        ("-2.50", "87.50", "Coffee", "groceries"), ("-10.00", "90.00", "Rent", "utilities"),
+        ("100.00", "100.00", "Deposit", "other")]
     assert body["next_cursor"] is None
     line = body["items"][0]
     assert set(line) >= {"id", "transfer_id", "amount", "currency", "balance_after", "description", "category",
                          "created_at"}
-    food = statement(client, "alice", alice, category="food").get_json()["items"]
+    food = statement(client, "alice", alice, category="groceries").get_json()["items"]
     assert [l["description"] for l in food] == ["Coffee"]
     credited = statement(client, "bob", bob).get_json()["items"]
     assert [l["amount"] for l in credited] == ["2.50", "10.00"]

@@ -136,7 +136,7 @@ def redeem(session: Session, customer_id: str, points: int, to_account_id: str, 
     accounts = lock_accounts_in_order(session, [rewards_account, to_account_id])
     entry = plan_entry(accounts, kind="rewards_redemption", amount=cash, currency=target_currency,
                        from_account_id=rewards_account, to_account_id=to_account_id,
-                       description=f"{points} reward points redeemed", category="rewards",
+                       description=f"{points} reward points redeemed",
                        initiated_by=initiated_by, request_id=request_id, check_status=True)
     created = write_entries(session, [entry], accounts)
     _add(session, customer_id, -points, "redeemed", entry.id, notify=False)

@@ -1,0 +1,1 @@
+"""Money management: categories and customers' rules, spending aggregates, budgets, insights."""

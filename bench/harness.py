@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -58,3 +59,17 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 def fmt(stats: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:7.2f} ms" for k, v in stats.items())
+
+
+def time_gets(session, url: str, headers: dict, requests: int, warmup: int = 20) -> list[float]:
+    """Milliseconds per GET of `url`, one client, after `warmup` untimed ones (connection
+    pools and caches); each answer must be a 200."""
+    for _ in range(warmup):
+        session.get(url, headers=headers)
+    samples = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = session.get(url, headers=headers)
+        samples.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.text
+    return samples

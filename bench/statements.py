@@ -16,7 +16,7 @@ import requests
 
 from services.common.service_auth import mint_internal_token
 
-from .harness import BENCH_SECRET, bench_stack, fmt, percentiles
+from .harness import BENCH_SECRET, bench_stack, fmt, percentiles, time_gets
 
 
 def headers(audience="transactions", **claims):
@@ -73,14 +73,7 @@ def main() -> None:
         print(f"{args.requests} requests per case, one client, gunicorn 2 workers x 4 threads:")
         for name, url in cases.items():
             customer = headers(subject="cust-main")  # fresh for each case (60 s tokens)
-            for _ in range(20):  # warm up the connection pools and caches
-                session.get(url, headers=customer)
-            samples = []
-            for _ in range(args.requests):
-                t0 = time.perf_counter()
-                response = session.get(url, headers=customer)
-                samples.append((time.perf_counter() - t0) * 1000)
-                assert response.status_code == 200
+            samples = time_gets(session, url, customer, args.requests)
             print(f"  {name:<32} {fmt(percentiles(samples))}")
 
 

@@ -54,11 +54,6 @@ def spent(body):
     return {item["category"]: (item["spent"], item["count"]) for item in body["by_category"]}
 
 
-def test_the_category_master_is_the_code_s():
-    from services.transactions.insights.categories import SLUGS as code
-    assert code == SLUGS
-
-
 def test_the_master_table_holds_the_code_s_slugs(client):
     assert tuple(c["slug"] for c in client.get("/api/v1/categories", headers=customer_headers("alice"))
                  .get_json()["items"]) == SLUGS

@@ -183,6 +183,8 @@ def suite(stores, suite_databases, tmp_path_factory) -> AppProcesses:
                # Every test calls from 127.0.0.1: the limits have their own tests (gateway/tests).
                "RATE_LIMIT_PER_IP": "100000/minute", "RATE_LIMIT_PER_CUSTOMER": "100000/minute",
                "RATE_LIMIT_LOGIN_PER_IP": "10000/minute", "RATE_LIMIT_REGISTER_PER_IP": "10000/minute",
+               # The e2e modules and the security tests each log the one admin in.
+               "RATE_LIMIT_LOGIN_PER_EMAIL": "10000/minute",
                "OUTBOX_RELAY_INTERVAL": "0.2"})
     apps = start_apps(ports, environments, tmp_path_factory.mktemp("suite-logs"))
     yield apps

@@ -70,7 +70,7 @@ def test_interpolated_compose_file_still_validates(tmp_path):
 def test_the_services_of_the_suite(compose):
     assert set(compose["services"]) == APPS | STORES | set(MIGRATIONS) | PROVISION
     images = {name: spec["image"] for name, spec in compose["services"].items()}
-    assert images["postgres"] == "postgres:16"
+    assert images["postgres"] == "postgres:18"
     assert images["mongo"] == "mongo:7"
     assert images["redis"] == "redis:7"
     for name, image in images.items():
@@ -154,7 +154,7 @@ def test_named_volumes_hold_the_data(compose):
             used.add(source)
     assert used == declared
     mounts = {v.split(":")[1] for v in compose["services"]["postgres"]["volumes"]}
-    assert "/var/lib/postgresql/data" in mounts
+    assert "/var/lib/postgresql" in mounts  # PostgreSQL 18 images keep PGDATA under 18/docker there
     assert "/data/db" in {v.split(":")[1] for v in compose["services"]["mongo"]["volumes"]}
 
 

@@ -364,6 +364,8 @@ def test_prod_has_a_cloudnativepg_cluster_per_postgresql_service_with_replicas_a
         spec = clusters[name]["spec"]
         assert clusters[name]["apiVersion"] == "postgresql.cnpg.io/v1"
         assert spec["instances"] >= 3
+        # The major development and the tests run (the embedded server), chosen by major.
+        assert spec["imageCatalogRef"]["major"] == 18 and "imageName" not in spec
         assert spec["storage"]["size"] and spec["walStorage"]["size"]
         assert spec["affinity"]["podAntiAffinityType"] == "required"
         store = spec["backup"]["barmanObjectStore"]

@@ -1,7 +1,7 @@
 """Which service owns which public path. The first matching pattern wins.
 
 Overridable with GATEWAY_ROUTES (a JSON list of [pattern, service]) so ops can re-home a
-path without a release; the default below follows ../shared/API.md.
+path without a release; the default below follows docs/api.md.
 """
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ JOBS = (
     Job("create-partitions", "transactions", ("create-partitions",), every=6 * 3600, owner=True),
     Job("expire-holds", "transactions", ("expire-holds",), every=60),
     Job("run-due", "transactions", ("run-due",), every=60),
+    # The integrity check first, so the data-quality report that follows finds it recent.
+    Job("ledger-check", "transactions", ("ledger-check",), every=3600),
+    Job("data-quality", "transactions", ("data-quality",), every=900),
 )
 
 

@@ -37,10 +37,20 @@ DEV_ADMIN_EMAIL = "admin@finovabank.local"
 DEV_ADMIN_PASSWORD = "Vault-Keeper-Dev-2026"
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on, never one this process has handed out before: the kernel
+    may give the same ephemeral port to two binds in a row once the first socket is closed,
+    and two apps started on one port (gunicorn binds with SO_REUSEPORT) share its traffic."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

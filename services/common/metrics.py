@@ -54,3 +54,22 @@ def add_collector(app: Flask, collector) -> None:
     registry, and in the multiprocess one, where it is asked once per scrape, not per worker."""
     app.extensions["metrics_registry"].register(collector)
     app.extensions["metrics_collectors"].append(collector)
+
+
+def watch_pool(app: Flask, engine, pool: str) -> None:
+    """db_pool_connections_in_use{service, pool}: connections checked out of the engine's pool
+    now, summed over the live workers (multiprocess mode `livesum`)."""
+    from prometheus_client import Gauge
+    from sqlalchemy import event
+    registry = app.extensions.get("metrics_registry")
+    if registry is None:
+        return
+    gauge = app.extensions.get("metrics_pool_gauge")
+    if gauge is None:
+        gauge = Gauge("db_pool_connections_in_use", "Database connections checked out of the pool",
+                      ["service", "pool"], registry=registry, multiprocess_mode="livesum")
+        app.extensions["metrics_pool_gauge"] = gauge
+    in_use = gauge.labels(app.config["SERVICE_NAME"], pool)
+    in_use.set(0)
+    event.listen(engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine, "checkin", lambda *_: in_use.dec())

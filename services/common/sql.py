@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .health import add_readiness_check
+from .metrics import watch_pool
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -40,6 +41,7 @@ def make_engine(url: str, application_name: str, pool_size: int = 10,
 
 def init_sql(app: Flask, url: str) -> Engine:
     engine = make_engine(url, app.config["SERVICE_NAME"], app.config.get("DB_POOL_SIZE", 10))
+    watch_pool(app, engine, "primary")
     app.extensions["sql_engine"] = engine
     app.extensions["sql_sessions"] = _sessions_per_request(app, engine, "sql_session", "postgres")
     return engine
@@ -50,6 +52,7 @@ def init_read_replica(app: Flask, url: str | None) -> None:
     if not url:
         return
     engine = make_engine(url, f"{app.config['SERVICE_NAME']}-reads", app.config.get("DB_POOL_SIZE", 10))
+    watch_pool(app, engine, "replica")
     app.extensions["sql_read_sessions"] = _sessions_per_request(app, engine, "sql_read_session",
                                                                 "postgres_replica")
 

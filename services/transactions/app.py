@@ -40,6 +40,7 @@ BLUEPRINT_MODULES = (
 )
 from .accounts_service import accounts_client
 from .events import EVENT_ROUTES, HANDLERS
+from .metrics import init_ledger_metrics
 from .insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
 from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     init_read_replica(app, app.config["READ_DATABASE_URL"])
     init_outbox(app, outbox_events, EVENT_ROUTES,
                 destinations={"preferences": app.config["PREFERENCES_URL"]})
+    init_ledger_metrics(app)
     app.extensions["accounts"] = accounts_client(app.config["ACCOUNTS_URL"], app.config["INTERNAL_TOKEN_SECRET"])
     for module in BLUEPRINT_MODULES:
         api.register_blueprint(module.blp)

@@ -11,6 +11,7 @@ from services.common.sql import request_session
 
 from ..ledger.events import transfer_posted
 from ..ledger.errors import NotFound
+from ..metrics import count_transfer
 from ..ledger.transfers import get_entry_for, reverse_entry
 from ..risk.reviews import review_of_transfer
 from ..workflows.execute import transfer_action
@@ -41,7 +42,9 @@ def create_transfer(body):
     `beneficiary_name`: 201 `pending` until the bank settles or returns it)."""
     who = customer_actor()
     request_body = {**body, "request_id": current_request_id()}
-    return idempotent_write(who.name, lambda session: transfer_action(current_app, session, who, request_body))
+    response = idempotent_write(who.name, lambda session: transfer_action(current_app, session, who, request_body))
+    count_transfer(current_app, response)
+    return response
 
 
 @blp.get("/transfers/<transfer_id>")

@@ -41,6 +41,7 @@ CRONJOB_COMMANDS = {
     "transactions-expire-holds": ("services/transactions/cli.py", "expire-holds"),
     "transactions-data-quality": ("services/transactions/cli.py", "data-quality"),
     "preferences-purge": ("services/preferences/purge.py", None),
+    "preferences-backup": ("services/preferences/backup.py", None),
     "transactions-scheduled-transfers": ("services/transactions/cli.py", "run-due"),
 }
 
@@ -314,7 +315,7 @@ def test_the_calls_the_suite_makes_are_allowed(rendered, target):
         ("accounts", "preferences", 8083), ("accounts-outbox-relay", "preferences", 8083),
         ("accounts-outbox-relay", "transactions", 8082), ("transactions-outbox-relay", "preferences", 8083),
         ("preferences", "mongodb", 27017), ("preferences-migrate", "mongodb", 27017),
-        ("preferences-purge", "mongodb", 27017),
+        ("preferences-purge", "mongodb", 27017), ("preferences-backup", "mongodb", 27017),
         ("mongo-provision", "mongodb", 27017)]
     for service in PG_SERVICES:
         store = "postgres" if target == "overlays/dev" else f"{service}-pg"
@@ -335,7 +336,7 @@ def test_each_store_is_reachable_only_from_its_owner(rendered, target):
     docs = rendered[target]
     assert _reaching(docs, "redis", 6379) == {"gateway"}
     assert _reaching(docs, "mongodb", 27017) - {"mongodb"} == {"preferences", "preferences-migrate", "mongo-provision",
-                                                              "preferences-purge"}
+                                                              "preferences-purge", "preferences-backup"}
     if target == "overlays/prod":
         for service in PG_SERVICES:
             expected = {service, f"{service}-migrate", f"{service}-outbox-relay", f"{service}-purge",

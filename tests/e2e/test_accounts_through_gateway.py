@@ -42,6 +42,19 @@ def admin(gateway, suite_databases):
     return Caller(gateway, login.json()["access_token"])
 
 
+def verified_customer(gateway: str, admin: Caller) -> tuple[dict, Caller]:
+    """A new customer whose KYC an admin has verified (they may pay other customers)."""
+    customer, caller = new_customer(gateway)
+    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
+                      json={"status": "verified"}).status_code == 200
+    return customer, caller
+
+
+def key() -> dict:
+    """A fresh Idempotency-Key header."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
 def open_account(caller: Caller, **body) -> dict:
     response = caller.call("POST", "/api/v1/accounts", json={"type": "checking", "currency": "EUR", **body})
     assert response.status_code == 201, response.text

@@ -7,23 +7,18 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new_customer, open_account, problem  # noqa: F401
+from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, key, new_customer, open_account, problem, verified_customer  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 GERMAN = "DE89370400440532013000"
 
 
-def key() -> dict:
-    return {"Idempotency-Key": str(uuid.uuid4())}
-
 
 @pytest.fixture(scope="module")
 def verified(gateway, admin):  # noqa: F811
     """A verified customer with 200.00 EUR in checking and an empty USD account, and a payee."""
-    customer, caller = new_customer(gateway)
-    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
-                      json={"status": "verified"}).status_code == 200
+    customer, caller = verified_customer(gateway, admin)
     eur, usd = open_account(caller), open_account(caller, currency="USD")
     deposit(admin, eur["id"], "200.00")
     _payee, payee_caller = new_customer(gateway)

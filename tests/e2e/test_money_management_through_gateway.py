@@ -2,13 +2,12 @@
 a line is re-categorised, a budget crossed raises `budget_exceeded` in the inbox once,
 insights leave out own-account moves, the balance history matches the statement's running
 balance; every route is in the merged OpenAPI."""
-import uuid
 from datetime import datetime, timezone
 
 import pytest
 import requests
 
-from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new_customer, open_account, problem  # noqa: F401
+from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, key, new_customer, open_account, problem, verified_customer  # noqa: F401
 from tests.e2e.test_workflows_through_gateway import until_known, wait_for_notification
 
 pytestmark = pytest.mark.e2e
@@ -16,9 +15,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def spender(gateway, admin):  # noqa: F811
-    customer, caller = new_customer(gateway)
-    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
-                      json={"status": "verified"}).status_code == 200
+    customer, caller = verified_customer(gateway, admin)
     source, savings = open_account(caller), open_account(caller)
     deposit(admin, source["id"], "500.00")
     _, payee_caller = new_customer(gateway)
@@ -29,7 +26,7 @@ def pay(spender, amount, target=None, **extra):
     body = {"from_account_id": spender["source"], "to_account_id": target or spender["payee"], "amount": amount,
             "currency": "EUR", **extra}
     response = until_known(lambda: spender["caller"].call("POST", "/api/v1/transfers",
-                                                          headers={"Idempotency-Key": str(uuid.uuid4())}, json=body))
+                                                          headers=key(), json=body))
     assert response.status_code == 201, response.text
     return response.json()
 

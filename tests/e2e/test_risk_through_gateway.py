@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from services.common.sql import sqlalchemy_url
-from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new_customer, open_account, problem  # noqa: F401
+from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, key, new_customer, open_account, problem, verified_customer  # noqa: F401
 from tests.e2e.test_workflows_through_gateway import until_known
 
 pytestmark = pytest.mark.e2e
@@ -27,15 +27,10 @@ def notice_saying(caller, text_: str, timeout: float = 30) -> dict:
     raise AssertionError(f"no suspicious_activity saying {text_!r} within {timeout} s")
 
 
-def key() -> dict:
-    return {"Idempotency-Key": str(uuid.uuid4())}
-
 
 @pytest.fixture(scope="module")
 def sender(gateway, admin):  # noqa: F811
-    customer, caller = new_customer(gateway)
-    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
-                      json={"status": "verified"}).status_code == 200
+    customer, caller = verified_customer(gateway, admin)
     source = open_account(caller)
     deposit(admin, source["id"], "40000.00")
     _, payee_caller = new_customer(gateway)

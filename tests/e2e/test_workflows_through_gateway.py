@@ -5,13 +5,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from devstack.stack import ROOT
-from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, new_customer, open_account, problem  # noqa: F401
+from tests.e2e.test_accounts_through_gateway import admin, deposit, gateway, key, new_customer, open_account, problem, verified_customer  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -21,9 +20,6 @@ def utc_today():
     """Read when a test starts, not at import: a run may cross midnight (UTC)."""
     return datetime.now(timezone.utc).date()
 
-
-def key() -> dict:
-    return {"Idempotency-Key": str(uuid.uuid4())}
 
 
 def run_due(suite_databases, day) -> str:
@@ -37,9 +33,7 @@ def run_due(suite_databases, day) -> str:
 
 @pytest.fixture(scope="module")
 def payer(gateway, admin):  # noqa: F811
-    customer, caller = new_customer(gateway)
-    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
-                      json={"status": "verified"}).status_code == 200
+    customer, caller = verified_customer(gateway, admin)
     source = open_account(caller)
     deposit(admin, source["id"], "100.00")
     _, payee_caller = new_customer(gateway)
@@ -115,9 +109,7 @@ def test_bills_paid_now_and_by_autopay_with_a_reminder(payer, admin, suite_datab
 
 
 def test_card_spending_earns_points_that_redeem_into_cash(gateway, admin):  # noqa: F811
-    customer, caller = new_customer(gateway)
-    assert admin.call("POST", f"/api/v1/admin/customers/{customer['id']}/kyc",
-                      json={"status": "verified"}).status_code == 200
+    customer, caller = verified_customer(gateway, admin)
     card = open_account(caller, type="credit_card")
     checking = open_account(caller)
     limit = admin.call("PATCH", f"/api/v1/admin/accounts/{card['id']}", json={"overdraft_limit": "500.00"})

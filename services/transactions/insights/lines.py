@@ -10,14 +10,12 @@ from sqlalchemy.orm import Session
 from ..ledger.accounts import lock_accounts_in_order
 from ..ledger.errors import InvalidInput, NotFound
 from .categories import SLUGS
-from .spending import add_spending, check_budgets
+from .spending import add_spending, check_budgets, spending_sql
 
-_LINE = text("""
+_LINE = text(f"""
     SELECT p.id, p.account_id, p.amount, p.currency, coalesce(c.category, p.category, 'other') AS category,
            CAST(e.created_at AT TIME ZONE 'UTC' AS date) AS day,
-           p.amount < 0 AND NOT EXISTS (
-               SELECT 1 FROM postings q JOIN ledger_accounts b ON b.id = q.account_id
-                WHERE q.entry_id = p.entry_id AND q.amount > 0 AND b.customer_id = :customer) AS spending
+           {spending_sql("p", ":customer")} AS spending
       FROM postings p
       JOIN journal_entries e ON e.id = p.entry_id
       LEFT JOIN line_categories c ON c.posting_id = p.id

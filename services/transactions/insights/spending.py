@@ -24,6 +24,13 @@ from services.common.outbox_wiring import publish
 from ..books.fx import convert, rate_at
 
 
+def spending_sql(posting: str, customer: str) -> str:
+    """spending_legs' rule in SQL, for a posting row `posting` of the customer `customer`."""
+    return (f"{posting}.amount < 0 AND NOT EXISTS (SELECT 1 FROM postings q JOIN ledger_accounts b "
+            f"ON b.id = q.account_id WHERE q.entry_id = {posting}.entry_id AND q.amount > 0 "
+            f"AND b.customer_id = {customer})")
+
+
 def spending_legs(entry):
     """The entry's legs that are spending: a customer's debit with no credit to that same
     customer in the entry (an own-account move, converted or not, is not spending)."""
@@ -186,16 +193,14 @@ def percent(spent: int, limit: int) -> str:
 
 # The spending of a ledger written without the aggregates (a seed's COPY, migration 0016 on a
 # ledger that already had postings): the same rule as spending_legs, in SQL.
-BACKFILL_SPENDING = text("""
+BACKFILL_SPENDING = text(f"""
     INSERT INTO spending_daily (customer_id, day, category, account_id, currency, amount, lines)
     SELECT a.customer_id, CAST(e.created_at AT TIME ZONE 'UTC' AS date), coalesce(p.category, 'other'),
            p.account_id, p.currency, -sum(p.amount), count(*)
       FROM postings p
       JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'customer'
       JOIN journal_entries e ON e.id = p.entry_id
-     WHERE p.amount < 0
-       AND NOT EXISTS (SELECT 1 FROM postings q JOIN ledger_accounts b ON b.id = q.account_id
-                        WHERE q.entry_id = p.entry_id AND q.amount > 0 AND b.customer_id = a.customer_id)
+     WHERE {spending_sql("p", "a.customer_id")}
      GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (customer_id, day, category, account_id, currency)
     DO UPDATE SET amount = spending_daily.amount + EXCLUDED.amount, lines = spending_daily.lines + EXCLUDED.lines

@@ -92,8 +92,10 @@ class Report:
 
 
 def _counted(session: Session, name: str, dimension: str, query: str, what: str) -> Check:
-    count = session.execute(text(f"SELECT count(*) FROM ({query}) AS found")).scalar_one()
-    sample = [row[0] for row in session.execute(text(f"SELECT * FROM ({query}) AS found LIMIT 3"))] if count else []
+    # One pass: the count over every finding, carried on the first three (the examples).
+    rows = session.execute(text(f"SELECT found.*, count(*) OVER () AS total FROM ({query}) AS found LIMIT 3")).all()
+    count = rows[0].total if rows else 0
+    sample = [row[0] for row in rows]
     detail = f"{count} {what}" + (f", e.g. {', '.join(map(str, sample))}" if sample else "")
     return Check(name, dimension, "fail" if count else "pass", count, detail)
 

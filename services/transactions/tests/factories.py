@@ -72,3 +72,27 @@ def balance(client, account_id: str) -> str:
     response = client.get(f"/internal/ledger-accounts?ids={account_id}",
                           headers=auth_header("transactions", caller="accounts"))
     return response.get_json()["items"][0]["balance"]
+
+
+def at_once(app, call, times: int = 4) -> list:
+    """Run `call(client)` from `times` threads at once, each with a test client of its own;
+    their answers, in the order they came (an error in a thread fails the test)."""
+    import threading
+    answers, errors = [], []
+    barrier = threading.Barrier(times)
+
+    def run():
+        try:
+            with app.test_client() as own:
+                barrier.wait()
+                answers.append(call(own))
+        except Exception as error:  # noqa: BLE001 - raised below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return answers

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.transactions.workflows.bills import run_due_bills, utc_today
 
-from .factories import balance, change_status, customer_headers, deposit, open_account
+from .factories import at_once, balance, change_status, customer_headers, deposit, open_account
 
 TODAY = utc_today()
 
@@ -208,25 +208,14 @@ def test_the_database_keeps_a_paid_bill_paid(client, funded, owner_engines):
 
 
 def test_one_key_sent_four_times_at_once_pays_once(client, funded, transactions_app):
-    import threading
     alice, _ = funded
     bill = _bill(client, "alice", alice).get_json()
-    answers, errors = [], []
 
-    def pay():
-        try:
-            with transactions_app.test_client() as own:
-                response = own.post(f"/api/v1/bills/{bill['id']}/pay", headers=customer_headers("alice", key="same"))
-                answers.append((response.status_code, response.get_json()))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+    def pay(own):
+        response = own.post(f"/api/v1/bills/{bill['id']}/pay", headers=customer_headers("alice", key="same"))
+        return response.status_code, response.get_json()
 
-    threads = [threading.Thread(target=pay) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    answers = at_once(transactions_app, pay)
     assert [status for status, _ in answers] == [201] * 4, answers
     assert len({body["id"] for _, body in answers}) == 1
     assert balance(client, alice) == "57.90"

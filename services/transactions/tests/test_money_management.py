@@ -3,14 +3,13 @@ rules by priority, the default) and how it got it; RE2 patterns (a backtracking 
 answers at once; bad patterns refused); re-categorising a line moves its spending; budgets
 with spent, remaining and percent, crossed once whatever the concurrency; spending insights
 that leave out own-account moves and incoming money and convert currencies."""
-import threading
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
 
 from services.transactions.insights.categories import SLUGS
-from services.transactions.tests.factories import (balance, customer_headers, deposit, open_account, transfer)
+from services.transactions.tests.factories import (at_once, balance, customer_headers, deposit, open_account, transfer)
 from services.transactions.tests.test_fx_transfers import put_rate
 
 MONTH = None
@@ -241,21 +240,19 @@ def test_concurrent_transfers_crossing_a_budget_together_raise_one_alert(client,
                                                                         owner_engines):
     deposit(client, people["savings"], "100.00")
     budget(client, limit="15.00")
-    errors, answers = [], []
-    barrier = threading.Barrier(2)
-
-    def pay(source):
-        try:
-            with transactions_app.test_client() as own:
-                barrier.wait()
-                answers.append(transfer(own, "alice", source, people["bob"], "10.00", category="groceries").status_code)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=pay, args=(source,)) for source in (people["alice"], people["savings"])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and answers == [201, 201]
+    sources = iter([people["alice"], people["savings"]])   # one thread pays from each account
+    answers = at_once(transactions_app, lambda own: transfer(own, "alice", next(sources), people["bob"], "10.00",
+                                                             category="groceries").status_code, times=2)
+    assert answers == [201, 201]
     assert len(budget_events(owner_engines)) == 1
+
+
+@pytest.mark.parametrize("line_id", ["-1", "1e5", "99999999999999999999", "%2e%2e", "0"])
+def test_odd_line_ids_are_404(client, people, line_id):
+    response = call(client, "patch", f"/api/v1/accounts/{people['alice']}/transactions/{line_id}", category="other")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("limit, status", [("999999999999.99", 201), ("9999999999999", 422), ("1e3", 422)])
+def test_the_largest_budget_limit_fits_and_beyond_it_is_422(client, limit, status):
+    budget(client, status=status, limit=limit)

@@ -2,12 +2,10 @@
 the three outcomes (flag posts, review holds, reject refuses) with their events and stored
 answers, the review queue's decisions (final, concurrent approvals post once, the checks of
 the moment), and admins' rule changes (audited; bad input changes nothing)."""
-import threading
-
 import pytest
 from sqlalchemy import text
 
-from services.transactions.tests.factories import (admin_headers, balance, change_status, customer_headers,
+from services.transactions.tests.factories import (admin_headers, at_once, balance, change_status, customer_headers,
                                                    deposit, open_account, transfer)
 from services.transactions.tests.test_external_transfers import GERMAN, send
 from services.transactions.tests.test_fx_transfers import put_rate
@@ -214,22 +212,9 @@ def test_an_approval_meets_the_checks_of_the_moment(client, rich):
 def test_four_concurrent_approvals_post_once(client, rich, transactions_app, owner_engines):
     alice, bob = rich
     body, review = _held(client, alice, bob)
-    answers, errors = [], []
-
-    def approve():
-        try:
-            with transactions_app.test_client() as own:
-                answers.append(own.post(f"/api/v1/admin/reviews/{review['id']}/approve",
-                                        headers=admin_headers()).status_code)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=approve) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and sorted(answers) == [200, 409, 409, 409]
+    answers = at_once(transactions_app, lambda own: own.post(f"/api/v1/admin/reviews/{review['id']}/approve",
+                                                            headers=admin_headers()).status_code)
+    assert sorted(answers) == [200, 409, 409, 409]
     assert scalar(owner_engines, "SELECT count(*) FROM journal_entries WHERE id = :id", id=body["id"]) == 1
     assert balance(client, bob) == "12001.00"
 

@@ -73,3 +73,68 @@ def time_gets(session, url: str, headers: dict, requests: int, warmup: int = 20)
         samples.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, response.text
     return samples
+
+
+# --- CPU by process -----------------------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_table() -> dict[int, tuple[int, float]]:
+    """{pid: (parent pid, user+system CPU seconds)} of every process we can read."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid ... utime(12) stime(13), counted from field 3
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return table
+
+
+def cpu_by_group(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree (root and its descendants, less
+    the trees of the other roots: the bench client started the apps, but they count apart).
+
+    Take it before and after a run and subtract: processes that exit in between take
+    their seconds with them, so trees should be long-lived (gunicorn workers, PostgreSQL
+    backends held by pools)."""
+    table = _process_table()
+    others = set(roots.values())
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    totals = {}
+    for name, root in roots.items():
+        seconds, stack = 0.0, [root]
+        while stack:
+            pid = stack.pop()
+            if pid in table:
+                seconds += table[pid][1]
+            stack.extend(child for child in children.get(pid, ()) if child not in others)
+        totals[name] = seconds
+    return totals
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], operations: int) -> str:
+    """Milliseconds of CPU per operation by process tree, and in all."""
+    if not operations:
+        return "no operations"
+    used = {name: (after[name] - before.get(name, 0.0)) * 1000 / operations for name in after}
+    parts = [f"{name} {ms:.2f}" for name, ms in sorted(used.items(), key=lambda kv: -kv[1])]
+    return "CPU ms per operation: " + ", ".join(parts) + f"; total {sum(used.values()):.2f}"
+
+
+def stack_roots(stores, apps, bench_pid: int | None = None) -> dict[str, int]:
+    """The process trees of a bench_stack: each app, PostgreSQL, MongoDB and this client."""
+    roots = {name: process.pid for name, process in apps.processes.items()}
+    if stores.embedded_pg is not None and stores.embedded_pg.pid() is not None:
+        roots["postgres"] = stores.embedded_pg.pid()
+    if stores.mongo_process is not None:
+        roots["mongodb"] = stores.mongo_process.pid
+    roots["bench client"] = bench_pid or os.getpid()
+    return roots

@@ -33,7 +33,8 @@ from devstack.postgres import bin_dir
 from devstack.stack import ensure_admin
 from services.common.service_auth import mint_internal_token
 
-from .harness import BENCH_SECRET, bench_stack, fmt, percentiles
+from .harness import (BENCH_SECRET, bench_stack, cpu_by_group, cpu_report, fmt, percentiles,
+                      stack_roots)
 from .risk_cost import risk_cost
 
 PASSWORD = "Bench-Client-Password-2026"
@@ -106,9 +107,12 @@ def fund(admin: Client, account_id: str, amount: str = "1000000.00") -> None:
 
 
 def drive(clients: list[Client], owned: list[list[str]], everyone: list[str], seconds: float,
-          warmup: float) -> tuple[list[float], Counter, float]:
+          warmup: float) -> tuple[list[float], Counter, float, int]:
+    """Latencies of the posted transfers inside the window, statuses there, the window's
+    length, and every request sent (warm-up included: what the CPU figures divide by)."""
     latencies: list[float] = []
     statuses: Counter = Counter()
+    sent = [0]
     lock = threading.Lock()
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
@@ -130,6 +134,8 @@ def drive(clients: list[Client], owned: list[list[str]], everyone: list[str], se
             response = client.post("/api/v1/transfers", body, key=str(uuid.uuid4()))
             ended = time.monotonic()
             elapsed = (ended - began) * 1000
+            with lock:
+                sent[0] += 1
             if began >= measure_from and ended <= stop_at:  # only whole requests inside the window
                 with lock:
                     statuses[response.status_code] += 1
@@ -138,7 +144,7 @@ def drive(clients: list[Client], owned: list[list[str]], everyone: list[str], se
 
     with ThreadPoolExecutor(len(clients)) as pool:
         list(pool.map(run, range(len(clients))))
-    return latencies, statuses, seconds
+    return latencies, statuses, seconds, sent[0]
 
 
 def pgbench(admin_url: str, clients: int, seconds: int, scale: int = 10) -> str:
@@ -194,7 +200,10 @@ def main() -> None:
         if args.direct:
             clients = [DirectClient(apps.url("transactions"), c.customer_id) for c in clients]
         mine = [owned[n % len(owned)] for n in range(args.clients)]
-        latencies, statuses, seconds = drive(clients, mine, everyone, args.seconds, args.warmup)
+        roots = stack_roots(stores, apps)
+        cpu_before = cpu_by_group(roots)
+        latencies, statuses, seconds, sent = drive(clients, mine, everyone, args.seconds, args.warmup)
+        cpu_after = cpu_by_group(roots)
         posted = statuses.get(201, 0)
         route = "straight to the transactions service" if args.direct else "through the gateway"
         print(f"transfers {route}: {args.clients} clients, {seconds:.0f}s "
@@ -202,6 +211,7 @@ def main() -> None:
         print(f"  {posted / seconds:,.0f} transfers/s posted; responses by status: {dict(statuses)}")
         if latencies:
             print(f"  latency {fmt(percentiles(latencies))}")
+        print(f"  {cpu_report(cpu_before, cpu_after, sent)} ({sent} requests, warm-up included)")
         check = admin.http.get(gateway + "/api/v1/admin/ledger-check?run=now", timeout=600).json()
         print(f"  ledger check: {'ok' if check['ok'] else check['violations'][:5]}")
         print("  " + risk_cost(databases["transactions"].app_url))

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import os
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -280,6 +281,40 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
+class VerifiedTokens:
+    """Tokens this app has verified, until they expire: callers reuse a token for most of its
+    lifetime (http_client.py), and checking an Ed25519 signature again for each request
+    would be the guard's whole cost. Only tokens that passed verify_internal_token get in,
+    keyed by their exact text, and each leaves at its `exp`, so nothing is accepted that a
+    fresh check would refuse."""
+
+    MAX = 10_000
+
+    def __init__(self):
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is None or entry[1] <= time.time():
+            return None
+        return entry[0]
+
+    def put(self, token: str, principal: Principal) -> None:
+        try:
+            expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return
+        now = time.time()
+        with self._lock:
+            if len(self._entries) >= self.MAX:
+                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+                if len(self._entries) >= self.MAX:
+                    self._entries.clear()
+            self._entries[token] = (principal, expires)
+
+
 def install_internal_guard(app: Flask, audience: str) -> None:
     """Refuse every request to this service that lacks a valid internal token for it (401),
     or whose caller is not one this route expects (403)."""
@@ -289,6 +324,7 @@ def install_internal_guard(app: Flask, audience: str) -> None:
         from .config import ConfigError
         raise ConfigError("INTERNAL_TRUSTED_KEYS is not set (the public keys of the callers this service accepts)")
     max_ttl = app.config.get("INTERNAL_TOKEN_TTL_SECONDS")
+    verified = VerifiedTokens()
 
     @app.before_request
     def _require_internal_token() -> None:
@@ -298,7 +334,10 @@ def install_internal_guard(app: Flask, audience: str) -> None:
         if token is None:
             raise Problem(401, "unauthorized", "An internal service token is required.",
                           headers={"WWW-Authenticate": "Bearer"})
-        principal = verify_internal_token(token, secret, audience, trusted, max_ttl)
+        principal = verified.get(token)
+        if principal is None:
+            principal = verify_internal_token(token, secret, audience, trusted, max_ttl)
+            verified.put(token, principal)
         callers = expected_callers(audience, request.path)
         if callers is not None and principal.caller not in callers:
             raise Problem(403, "forbidden", f"This route does not accept calls from {principal.caller!r}.")

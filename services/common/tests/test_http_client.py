@@ -73,3 +73,14 @@ def test_connection_refused_fails_fast():
     with pytest.raises(requests.exceptions.ConnectionError):
         client_for(f"http://127.0.0.1:{free_port()}", retries=1).get("/thing")
     assert time.monotonic() - started < 2
+
+
+def test_calls_between_services_ignore_proxy_settings(monkeypatch):
+    # A proxy named in the environment (nothing listens there) is not used: services talk
+    # directly, and requests does not look the settings up again on every call.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "")
+    app, calls = flaky_upstream(failures=0)
+    with serving(app) as server:
+        assert client_for(server.url).get("/thing").status_code == 200
+    assert calls == ["GET"]

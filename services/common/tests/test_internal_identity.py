@@ -166,3 +166,28 @@ def test_verify_raises_a_401_problem():
     with pytest.raises(Problem) as caught:
         verify_internal_token("not.a.token", None, "transactions", TRUSTED)
     assert caught.value.status == 401
+
+
+def test_clients_reuse_a_token_for_two_thirds_of_its_life(monkeypatch):
+    client = ServiceClient("http://127.0.0.1:1", audience="x", caller="gateway", secret=KEYS["gateway"],
+                           ttl_seconds=30)
+    first = client.headers_for("c1", ("customer",))["Authorization"]
+    assert client.headers_for("c1", ("customer",))["Authorization"] == first
+    assert client.headers_for("c1", ("customer", "admin"))["Authorization"] != first  # other roles
+    assert client.headers_for("c2", ("customer",))["Authorization"] != first  # other customer
+    later = time.monotonic() + 21  # past two thirds of 30 s: a fresh token
+    monkeypatch.setattr("services.common.http_client.time.monotonic", lambda: later)
+    assert client.headers_for("c1", ("customer",))["Authorization"] != first
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
+    from services.common.service_auth import Principal, VerifiedTokens
+    remembered = VerifiedTokens()
+    token = mint_internal_token(KEYS["gateway"], "x", "gateway", "c1", ttl_seconds=10)
+    principal = Principal("c1", (), "gateway")
+    remembered.put(token, principal)
+    assert remembered.get(token) == principal
+    assert remembered.get(token + "x") is None
+    later = time.time() + 11
+    monkeypatch.setattr("services.common.service_auth.time.time", lambda: later)
+    assert remembered.get(token) is None

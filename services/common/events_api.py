@@ -10,6 +10,7 @@ or the store failed) and `rejected` (malformed or refused: it will never apply).
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable
 
 import marshmallow as ma
@@ -50,6 +51,9 @@ class BatchAnswerSchema(ma.Schema):
 # receive(envelope) -> True when applied now, False when it was a duplicate; it raises
 # RetryLater / RejectEvent (or a Problem) when the event is not applied.
 Receiver = Callable[[dict], bool]
+# batch_scope(raw events) -> a context in which the batch's events are received: a receiver
+# reads there what the whole batch needs at once (preferences/domain/event_batch.py).
+BatchScope = Callable[[list], AbstractContextManager]
 
 
 def _load(schema: ma.Schema, body: Any) -> dict:
@@ -86,7 +90,11 @@ def receive_one(receive: Receiver, raw: Any) -> dict[str, Any]:
     return {"id": event_id, "status": PROCESSED if applied else DUPLICATE}
 
 
-def events_blueprint(receive: Receiver) -> Blueprint:
+def _no_scope(_events: list) -> AbstractContextManager:
+    return nullcontext()
+
+
+def events_blueprint(receive: Receiver, batch_scope: BatchScope | None = None) -> Blueprint:
     blp = Blueprint("internal_events", __name__, url_prefix="/internal",
                     description="Events from other services (transactional outbox).")
 
@@ -100,7 +108,8 @@ def events_blueprint(receive: Receiver) -> Blueprint:
         body = request.get_json(silent=True)
         if isinstance(body, dict) and "events" in body:
             batch = _load(EventBatchSchema(), body)
-            return {"results": [receive_one(receive, raw) for raw in batch["events"]]}
+            with (batch_scope or _no_scope)(batch["events"]):
+                return {"results": [receive_one(receive, raw) for raw in batch["events"]]}
         envelope = _load(EventEnvelopeSchema(), body)
         envelope["id"] = str(envelope["id"])
         try:

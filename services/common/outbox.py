@@ -197,8 +197,9 @@ class OutboxRelay:
 
     def __init__(self, engine: Engine, outbox: Outbox, batch_size: int = 100,
                  base_backoff: float = 0.5, max_backoff: float = 300.0, max_attempts: int = 20,
-                 lease_seconds: float = 30.0):
+                 lease_seconds: float = 30.0, linger_seconds: float = 0.0):
         self.engine = engine
+        self.linger_seconds = linger_seconds
         self.outbox = outbox
         self.batch_size = batch_size
         self.base_backoff = base_backoff
@@ -328,7 +329,9 @@ class OutboxRelay:
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
-            self._wake.wait(interval)
+            if self._wake.wait(interval) and self.linger_seconds:
+                # Woken by a commit: let the commits of the next few ms join this pass.
+                self._stop.wait(self.linger_seconds)
             self._wake.clear()
             try:
                 # A pass that delivered something may have unblocked the next event of

@@ -23,12 +23,22 @@ def _as_batch_size(raw: str) -> int:
     return value
 
 
+def _as_linger(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError("between 0 and 1 second")
+    return value
+
+
 # The relay's knobs; read by the app (config overrides, then the environment) and the CLI.
 RELAY_SETTINGS = [
     Setting("OUTBOX_MAX_ATTEMPTS", as_positive_int, 20),
     Setting("OUTBOX_LEASE_SECONDS", as_positive_float, 30.0),
     Setting("OUTBOX_BATCH_SIZE", _as_batch_size, 100),
     Setting("OUTBOX_READ_TIMEOUT", as_positive_float, 5.0),
+    # How long a woken relay waits for more commits before it claims: events of concurrent
+    # transfers then go in one claim, one POST and one record instead of one each.
+    Setting("OUTBOX_LINGER_SECONDS", _as_linger, 0.02),
 ]
 
 
@@ -53,7 +63,8 @@ def build_relay(engine, table: Table, source: str, routes: Mapping[str, tuple[st
     outbox = Outbox(table=table, source=source, routes=routes, clients=clients)
     return OutboxRelay(engine, outbox, batch_size=settings["OUTBOX_BATCH_SIZE"],
                        max_attempts=settings["OUTBOX_MAX_ATTEMPTS"],
-                       lease_seconds=settings["OUTBOX_LEASE_SECONDS"])
+                       lease_seconds=settings["OUTBOX_LEASE_SECONDS"],
+                       linger_seconds=settings["OUTBOX_LINGER_SECONDS"])
 
 
 def init_outbox(app: Flask, table: Table, routes: Mapping[str, tuple[str, ...]],

@@ -11,6 +11,8 @@ from . import events, purge
 from .api import notifications, reference
 from .api.documents import notification_settings_blp, preferences_blp
 from .api.errors import init_error_handlers
+from .domain.event_batch import prefetched
+from .kinds import NOTIFICATION_SETTINGS
 from .store import init_mongo, receive_mongo_event
 
 SETTINGS = [
@@ -28,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     api.register_blueprint(notification_settings_blp)
     api.register_blueprint(notifications.blp)
     api.register_blueprint(events_blueprint(
-        lambda envelope: receive_mongo_event(db, envelope, events.HANDLERS)))
+        lambda envelope: receive_mongo_event(db, envelope, events.HANDLERS),
+        batch_scope=lambda envelopes: prefetched(db, envelopes, NOTIFICATION_SETTINGS)))
     purge.init_cli(app)
     return app

@@ -12,6 +12,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common.health import add_readiness_check
 
+from .domain.event_batch import current_batch
+
 log = logging.getLogger(__name__)
 MongoEventHandler = Callable[[Database, dict[str, Any], str], None]
 
@@ -41,7 +43,11 @@ def receive_mongo_event(db: Database, event: Mapping[str, Any],
     after, so a crash in between means a redelivery that the handler absorbs.
     """
     event_id = str(event["id"])
-    if db.processed_events.find_one({"event_id": event_id}, {"_id": 1}) is not None:
+    batch = current_batch()
+    if batch is not None and event_id in batch.event_ids:
+        if event_id in batch.processed:
+            return False
+    elif db.processed_events.find_one({"event_id": event_id}, {"_id": 1}) is not None:
         return False
     handler = handlers.get(event["type"])
     if handler is None:

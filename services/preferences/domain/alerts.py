@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pymongo.database import Database
 
 from .documents import DocumentKind, read_document
+from .event_batch import current_batch
 from .inbox import add_notification, utc_now
 
 
@@ -105,12 +106,17 @@ def make_alert(kind: str, subject: str | None, rule: dict, data: dict, title: st
 
 
 def settings_reader(db: Database, settings_kind: DocumentKind) -> Callable[[str], dict]:
-    """Each customer's notification settings, read once per event."""
+    """Each customer's notification settings, read once per event (or per batch of events:
+    event_batch.py)."""
     cache: dict[str, dict] = {}
+    batch = current_batch()
 
     def settings_of(customer_id: str) -> dict:
         if customer_id not in cache:
-            cache[customer_id] = read_document(db, settings_kind, customer_id).body
+            if batch is not None and customer_id in batch.settings:
+                cache[customer_id] = batch.settings[customer_id].body
+            else:
+                cache[customer_id] = read_document(db, settings_kind, customer_id).body
         return cache[customer_id]
     return settings_of
 

@@ -84,7 +84,7 @@ def open_accounts(base: str, count: int) -> dict[str, tuple[str, int]]:
         customer = f"bank-cust-{n % CUSTOMERS:02d}"
         account_id = f"bank-acc-{n:03d}-{uuid.uuid4().hex[:6]}"
         overdraft = "50.00" if n % 4 == 0 else "0.00"
-        snapshot = {"account_id": account_id, "customer_id": customer, "number": f"BENCH{n:05d}",
+        snapshot = {"account_id": account_id, "customer_id": customer, "number": f"ZZ00BENCH{n:05d}",
                     "type": "checking", "currency": "EUR", "status": "active",
                     "overdraft_limit": overdraft, "version": 1}
         requests.put(f"{base}/internal/ledger-accounts/{account_id}", json=snapshot,

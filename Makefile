@@ -2,12 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The development venv installs requirements/dev.txt: every app's locked set and the dev tools,
+# each distribution pinned with its hashes (requirements/README.md). The stamp follows the lock.
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(LOCK) | sha256sum | cut -c1-12)
 # kustomize renders deploy/k8s for the deploy tests; built once from the Go module proxy.
 KUSTOMIZE_VERSION := v5.5.0
 KUSTOMIZE := .cache/kustomize/$(KUSTOMIZE_VERSION)/kustomize
 
-.PHONY: up down test migrate clean install help backup restore seed fuzz
+.PHONY: up down test migrate clean install help backup restore seed fuzz lock
 
 help:
 	@echo "make up       run the whole suite locally (stores, migrations, four apps); Ctrl-C stops it"
@@ -19,14 +22,15 @@ help:
 	@echo "make seed     load the bank's scale (25,000 customers, 1,000,000 transactions) into an empty suite"
 	@echo "make backup   back up the running suite's databases (DIR=..., default backups/<UTC time>)"
 	@echo "make restore  restore a backup into the local stores: make restore DIR=backups/<time>"
+	@echo "make lock     recompile requirements/*.txt (hashes) after editing requirements/*.in"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is not installed"; exit 1; }
 	@command -v java >/dev/null || { echo "Java 17 (java) is not installed: the MongoDB-wire server needs it"; exit 1; }
 	@command -v javac >/dev/null || { echo "javac (JDK 17) is not installed: the MongoDB-wire launcher is compiled with it"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven (mvn) is not installed: it fetches mongo-java-server"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -41,6 +45,28 @@ down:
 
 migrate: install
 	$(PY) -m devstack migrate
+
+# requirements/*.txt from requirements/*.in with pip-tools (in a venv of its own under .cache):
+# the development lock first, then each app's lock constrained by it, so every app pins what
+# development pins. Existing pins are kept; LOCK_ARGS="-P name" upgrades one, "-U" all. Run it
+# with Python 3.11, the images' Python.
+PIP_TOOLS_VERSION := 7.6.2
+PIP_COMPILE := .cache/pip-tools/$(PIP_TOOLS_VERSION)/bin/pip-compile
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-trusted-host --no-emit-find-links
+APPS := accounts transactions preferences gateway
+
+$(PIP_COMPILE):
+	$(PYTHON) -m venv .cache/pip-tools/$(PIP_TOOLS_VERSION)
+	.cache/pip-tools/$(PIP_TOOLS_VERSION)/bin/pip install --quiet --disable-pip-version-check pip-tools==$(PIP_TOOLS_VERSION)
+
+lock: $(PIP_COMPILE)
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_ARGS) \
+		--output-file requirements/dev.txt requirements/dev.in
+	for app in $(APPS); do \
+		CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) $(LOCK_FLAGS) -c requirements/dev.txt \
+			--output-file requirements/$$app.txt requirements/$$app.in || exit 1; \
+	done
 
 $(KUSTOMIZE):
 	@command -v go >/dev/null || { echo "Go is not installed: the deploy tests build kustomize with it"; exit 1; }

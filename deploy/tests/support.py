@@ -17,21 +17,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
-# The images of the suite: name -> (Dockerfile, gunicorn config, app factory, port).
+# The app images: one Dockerfile, the app chosen by its build argument APP.
+APP_DOCKERFILE = "deploy/docker/Dockerfile"
+# The images of the suite: name (= APP) -> (Dockerfile, gunicorn config, app factory, port).
 SERVICES = {
-    "accounts": ("deploy/accounts/Dockerfile", "services/accounts/gunicorn.conf.py",
+    "accounts": (APP_DOCKERFILE, "services/accounts/gunicorn.conf.py",
                  "services.accounts.app:create_app()", 8081),
-    "transactions": ("deploy/transactions/Dockerfile", "services/transactions/gunicorn.conf.py",
+    "transactions": (APP_DOCKERFILE, "services/transactions/gunicorn.conf.py",
                      "services.transactions.app:create_app()", 8082),
-    "preferences": ("deploy/preferences/Dockerfile", "services/preferences/gunicorn.conf.py",
+    "preferences": (APP_DOCKERFILE, "services/preferences/gunicorn.conf.py",
                     "services.preferences.app:create_app()", 8083),
-    "gateway": ("deploy/gateway/Dockerfile", "gateway/gunicorn.conf.py",
+    "gateway": (APP_DOCKERFILE, "gateway/gunicorn.conf.py",
                 "gateway.app:create_app()", 8080),
 }
 JOB_IMAGES = {
     "postgres-provision": "deploy/postgres/Dockerfile",
     "mongo-provision": "deploy/mongo/Dockerfile",
 }
+REQUIREMENTS = ROOT / "requirements"
 FIRST_PARTY = ("services", "gateway", "database", "devstack", "tests", "deploy", "bench")
 
 # Settings the gateway will read once its rate limits land; the deploy files already wire it.
@@ -73,16 +76,74 @@ class Stage:
 @dataclass
 class Dockerfile:
     path: Path
-    args: dict[str, str]  # ARGs before the first FROM, with their defaults
+    args: dict[str, str]  # ARGs before the first FROM, with their defaults ("" for none)
     stages: list[Stage]
 
     @property
     def final(self) -> Stage:
         return self.stages[-1]
 
-    def resolve(self, text: str) -> str:
+    def resolve(self, text: str, build_args: dict[str, str] | None = None) -> str:
+        values = {**self.args, **(build_args or {})}
         return re.sub(r"\$\{(\w+)\}|\$(\w+)",
-                      lambda m: self.args.get(m.group(1) or m.group(2), m.group(0)), text)
+                      lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def chain(self, build_args: dict[str, str] | None = None, target: Stage | None = None) -> list[Stage]:
+        """The stages an image is made of, its first (on an outside image) to `target` (the last
+        stage by default): each stage's FROM, build arguments put in, names the one before."""
+        stage = target or self.final
+        chain = [stage]
+        while (parent := self.stage(self.resolve(stage.base, build_args))) is not None:
+            assert all(parent is not s for s in chain), f"{self.path}: FROM loop at {parent.name}"
+            chain.insert(0, stage := parent)
+        return chain
+
+    def built(self, build_args: dict[str, str] | None = None) -> list[Stage]:
+        """Every stage a build of the last stage needs (what BuildKit builds): its chain and,
+        through COPY --from, the chains of the stages it copies from."""
+        needed: list[Stage] = []
+        pending = [self.final]
+        while pending:
+            for stage in self.chain(build_args, pending.pop()):
+                if any(stage is s for s in needed):
+                    continue
+                needed.append(stage)
+                for copy in copies(self.resolved(stage, build_args)):
+                    source = self.stage(copy.flags.get("from", ""))
+                    if source is not None and not any(source is s for s in needed):
+                        pending.append(source)
+        return [s for s in self.stages if any(s is n for n in needed)]
+
+    def resolved(self, stage: Stage, build_args: dict[str, str] | None = None) -> Stage:
+        """The stage with its base and the ARGs it declares (global ones it re-declares,
+        given by build_args or their defaults) put into its instructions."""
+        declared: dict[str, str] = {}
+        instructions = []
+        for instruction in stage.instructions:
+            text = re.sub(r"\$\{(\w+)\}|\$(\w+)",
+                          lambda m: declared.get(m.group(1) or m.group(2), m.group(0)), instruction.args)
+            if instruction.keyword == "ARG":
+                key, has_default, default = text.partition("=")
+                key = key.strip()
+                if key in (build_args or {}):
+                    declared[key] = build_args[key]
+                elif has_default:
+                    declared[key] = default.strip()
+                else:  # a global ARG re-declared: its default before the first FROM, if any
+                    declared[key] = self.args.get(key, "")
+            instructions.append(Instruction(instruction.keyword, text, instruction.line))
+        return Stage(base=self.resolve(stage.base, build_args), name=stage.name,
+                     instructions=instructions)
+
+    def image(self, build_args: dict[str, str] | None = None) -> Stage:
+        """The image the build makes, as one stage: its chain's instructions in order (arguments
+        resolved), on the outside image the first stage starts from."""
+        chain = [self.resolved(s, build_args) for s in self.chain(build_args)]
+        return Stage(base=chain[0].base, name=chain[-1].name,
+                     instructions=[i for stage in chain for i in stage.instructions])
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -226,14 +287,14 @@ def expand_source(source: str) -> list[str]:
     return sorted(os.path.relpath(p, ROOT) for p in glob.glob(str(ROOT / source)))
 
 
-def stage_image(dockerfile: Dockerfile, into: Path) -> Path:
-    """Lay out the final stage's COPYs from the build context into `into`, as the image would.
-
-    Returns the WORKDIR inside `into`. Files the .dockerignore leaves out are not copied.
+def stage_image(dockerfile: Dockerfile, into: Path, build_args: dict[str, str] | None = None) -> Path:
+    """Lay out the image's COPYs (all stages of its chain) from the build context into `into`,
+    as the image would hold them. Returns the WORKDIR inside `into`. Files the .dockerignore
+    leaves out are not copied; COPY --from (the builder's venv) is not laid out.
     """
     patterns = dockerignore_patterns()
     workdir = "/"
-    stage = dockerfile.final
+    stage = dockerfile.image(build_args)
     for instruction in stage.instructions:
         if instruction.keyword == "WORKDIR":
             workdir = os.path.join(workdir, instruction.args.strip())
@@ -489,12 +550,32 @@ def compose_service_env(service: str, variables: dict[str, str] | None = None) -
 
 # --- third-party dependencies of an image -------------------------------------------------------
 
-def third_party_imports(root: Path) -> set[str]:
-    """Top-level names of non-first-party, non-stdlib modules imported by files under root."""
+def _guarded_imports(tree: ast.AST) -> set[int]:
+    """ids of import nodes inside a `try:` whose handlers catch ImportError (optional imports)."""
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            caught.update(getattr(kind, "id", None) for kind in kinds)
+        if caught & {"ImportError", "ModuleNotFoundError"}:
+            guarded.update(id(inner) for statement in node.body for inner in ast.walk(statement))
+    return guarded
+
+
+def third_party_imports(root: Path, guarded: bool = True) -> set[str]:
+    """Top-level names of non-first-party, non-stdlib modules imported by files under root;
+    guarded=False leaves out imports made optional by a try/except ImportError around them."""
     import sys
     names: set[str] = set()
     for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        optional = set() if guarded else _guarded_imports(tree)
+        for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -505,33 +586,36 @@ def third_party_imports(root: Path) -> set[str]:
 
 def distributions_of(module: str) -> set[str]:
     from importlib.metadata import packages_distributions
-    return {_normalise(d) for d in packages_distributions().get(module, [])}
+    return {normalise(d) for d in packages_distributions().get(module, [])}
 
 
-def _normalise(name: str) -> str:
+def distribution_of_command(command: str) -> set[str]:
+    """Distributions whose console_scripts entry point is `command` (gunicorn -> gunicorn)."""
+    from importlib.metadata import entry_points
+    return {normalise(e.dist.name) for e in entry_points(group="console_scripts", name=command)
+            if e.dist is not None}
+
+
+def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirements_closure(path: Path) -> set[str]:
-    """Distributions pip installs for a requirements file: its pins and their dependencies
-    (with the extras asked for), read from the installed packages' metadata."""
+def requirements_closure(requirements) -> set[str]:
+    """Distributions pip installs for these requirements (packaging Requirement objects): them
+    and their dependencies (with the extras asked for), read from the installed packages'
+    metadata, markers evaluated for this interpreter."""
     from importlib.metadata import PackageNotFoundError, requires
     from packaging.requirements import Requirement
 
-    pending: list[tuple[str, frozenset[str]]] = []
-    for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            requirement = Requirement(line)
-            pending.append((requirement.name, frozenset(requirement.extras)))
+    pending = [(r.name, frozenset(r.extras)) for r in requirements]
     seen: set[tuple[str, frozenset[str]]] = set()
     names: set[str] = set()
     while pending:
         name, extras = pending.pop()
-        if (_normalise(name), extras) in seen:
+        if (normalise(name), extras) in seen:
             continue
-        seen.add((_normalise(name), extras))
-        names.add(_normalise(name))
+        seen.add((normalise(name), extras))
+        names.add(normalise(name))
         try:
             declared = requires(name) or []
         except PackageNotFoundError:
@@ -542,3 +626,89 @@ def requirements_closure(path: Path) -> set[str]:
             if marker is None or any(marker.evaluate({"extra": e}) for e in (extras or {""})):
                 pending.append((requirement.name, frozenset(requirement.extras)))
     return names
+
+
+# --- the requirement sets and their hash-locked files (requirements/) ---------------------------
+
+@dataclass(frozen=True)
+class Pin:
+    name: str  # normalised
+    version: str
+    hashes: frozenset[str]
+    line: int
+    text: str
+
+
+def _requirement_lines(path: Path) -> list[tuple[int, str]]:
+    """Logical lines of a requirements file: continuations joined, comments and blanks dropped."""
+    lines: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        text = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not buffer and not text.strip():
+            continue
+        if not buffer:
+            start = number
+        if text.endswith("\\"):
+            buffer += text[:-1].strip() + " "
+            continue
+        buffer += text.strip()
+        lines.append((start, buffer.strip()))
+        buffer = ""
+    if buffer.strip():
+        lines.append((start, buffer.strip()))
+    return lines
+
+
+_PINNED = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)")
+
+
+def lock_problems(path: Path) -> list[str]:
+    """What makes a lock file unfit for `pip install --require-hashes`, or lets it fetch from
+    anywhere but the configured index: anything but `name==version --hash=sha256:...` lines."""
+    problems = []
+    for number, text in _requirement_lines(path):
+        first, *options = text.split()
+        if not _PINNED.fullmatch(first):
+            problems.append(f"{path.name}:{number}: not an exact pin without extras: {first}")
+        hashes = [o for o in options if o.startswith("--hash=sha256:")]
+        others = [o for o in options if not o.startswith("--hash=sha256:")]
+        if not hashes:
+            problems.append(f"{path.name}:{number}: {first} has no --hash")
+        if others:
+            problems.append(f"{path.name}:{number}: {first}: unexpected {' '.join(others)}")
+        for digest in hashes:
+            if not re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", digest):
+                problems.append(f"{path.name}:{number}: malformed {digest}")
+    return problems
+
+
+def read_lock(path: Path) -> dict[str, Pin]:
+    """A lock file's pins by normalised name."""
+    pins: dict[str, Pin] = {}
+    for number, text in _requirement_lines(path):
+        first, *options = text.split()
+        match = _PINNED.fullmatch(first)
+        if not match:
+            continue
+        name = normalise(match.group(1))
+        assert name not in pins, f"{path.name}: {name} pinned twice"
+        pins[name] = Pin(name, match.group(2),
+                         frozenset(o.split("=", 1)[1] for o in options if o.startswith("--hash=")),
+                         number, text)
+    return pins
+
+
+def read_in(path: Path):
+    """The requirements of a requirements/*.in file, following its -r includes (packaging
+    Requirement objects; -c constraints are not requirements and are skipped)."""
+    from packaging.requirements import Requirement
+    found = []
+    for _number, text in _requirement_lines(path):
+        if text.startswith(("-r ", "--requirement ")):
+            found.extend(read_in(path.parent / text.split(None, 1)[1]))
+        elif text.startswith("-"):
+            continue
+        else:
+            found.append(Requirement(text))
+    return found

@@ -35,7 +35,7 @@ def _check_jsonschema() -> str:
     if found.exists():
         return str(found)
     found = shutil.which("check-jsonschema")
-    assert found, "check-jsonschema is pinned in requirements-dev.txt: run make install"
+    assert found, "check-jsonschema is pinned in requirements/dev.txt: run make install"
     return found
 
 
@@ -83,6 +83,8 @@ def test_app_images_are_built_from_their_dockerfiles(compose):
         spec = compose["services"][name]
         assert spec["build"]["context"] == "."
         assert spec["build"]["dockerfile"] == SERVICES[name][0]
+        # One Dockerfile for the four apps: the build argument APP chooses this one.
+        assert spec["build"]["args"] == {"APP": name}, name
         assert spec["image"].startswith(f"finovabank/{name}:")
     for job, service in MIGRATIONS.items():
         spec = compose["services"][job]

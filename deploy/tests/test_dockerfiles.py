@@ -1,8 +1,11 @@
 """The Dockerfiles, read and checked offline (no Docker engine here), and what their images hold.
 
-Each service image is laid out in a temporary directory from its COPY instructions and the
-.dockerignore (deploy/tests/support.py: stage_image), then its entry modules are imported and
-its app is built from that directory alone, as they would be in the image.
+The four app images come from one Dockerfile (deploy/docker/Dockerfile, build argument APP);
+each is laid out in a temporary directory from the COPY instructions of the stages it is made
+of and the .dockerignore (deploy/tests/support.py: stage_image), then its entry modules are
+imported and its app is built from that directory alone, as they would be in the image. Each
+image installs its app's hash-locked requirement set (requirements/<app>.txt), checked here
+against what the image's code imports.
 """
 from __future__ import annotations
 
@@ -20,20 +23,31 @@ from pathlib import Path
 
 import pytest
 
-from deploy.tests.support import (DEPLOY, JOB_IMAGES, ROOT, SERVICES, compose_service_env, copies,
+from deploy.tests.support import (APP_DOCKERFILE, DEPLOY, JOB_IMAGES, REQUIREMENTS, ROOT, SERVICES,
+                                  compose_service_env, copies, distribution_of_command,
                                   distributions_of, dockerignore_patterns, env_of, expand_source,
-                                  has_registry_host, is_ignored, missing_modules, module_file,
-                                  parse_dockerfile, requirements_closure, stage_image,
+                                  has_registry_host, imported_modules, is_ignored, lock_problems,
+                                  missing_modules, module_file, normalise, parse_dockerfile,
+                                  read_in, read_lock, requirements_closure, stage_image,
                                   third_party_imports)
 
-ALL_DOCKERFILES = [spec[0] for spec in SERVICES.values()] + list(JOB_IMAGES.values())
+# Every image build: (Dockerfile, build arguments); the app images are one Dockerfile, four APPs.
+BUILDS = [(SERVICES[name][0], {"APP": name}) for name in SERVICES] + \
+         [(path, {}) for path in JOB_IMAGES.values()]
+BUILD_IDS = list(SERVICES) + list(JOB_IMAGES)
 MIGRATING = {"accounts", "transactions", "preferences"}
+
+
+def image(service: str):
+    """The service's image as one stage: the instructions of the stages it is built from."""
+    return parse_dockerfile(ROOT / SERVICES[service][0]).image({"APP": service})
 
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     """service -> the image's WORKDIR (/app) laid out on disk."""
-    return {name: stage_image(parse_dockerfile(ROOT / spec[0]), tmp_path_factory.mktemp(name))
+    return {name: stage_image(parse_dockerfile(ROOT / spec[0]), tmp_path_factory.mktemp(name),
+                              {"APP": name})
             for name, spec in SERVICES.items()}
 
 
@@ -51,12 +65,12 @@ def _image_python(workdir: Path, code: str, env: dict[str, str] | None = None,
 
 # --- every Dockerfile -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ALL_DOCKERFILES)
-def test_copy_sources_exist_and_are_in_the_build_context(path):
+@pytest.mark.parametrize("path,build_args", BUILDS, ids=BUILD_IDS)
+def test_copy_sources_exist_and_are_in_the_build_context(path, build_args):
     patterns = dockerignore_patterns()
     dockerfile = parse_dockerfile(ROOT / path)
-    for stage in dockerfile.stages:
-        for copy in copies(stage):
+    for stage in dockerfile.built(build_args):
+        for copy in copies(dockerfile.resolved(stage, build_args)):
             if "from" in copy.flags:
                 continue
             for source in copy.sources:
@@ -66,46 +80,82 @@ def test_copy_sources_exist_and_are_in_the_build_context(path):
                 assert kept, f"{path}: COPY {source}: excluded by .dockerignore"
 
 
-@pytest.mark.parametrize("path", ALL_DOCKERFILES)
-def test_runs_as_a_numeric_non_root_user(path):
-    user = parse_dockerfile(ROOT / path).final.last("USER")
+@pytest.mark.parametrize("path,build_args", BUILDS, ids=BUILD_IDS)
+def test_runs_as_a_numeric_non_root_user(path, build_args):
+    user = parse_dockerfile(ROOT / path).image(build_args).last("USER")
     assert user is not None, f"{path}: the final stage sets no USER"
     uid = user.args.split(":")[0]
     # Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
     assert uid.isdigit() and int(uid) != 0, f"{path}: USER {user.args} is not a numeric non-root uid"
 
 
-@pytest.mark.parametrize("path", ALL_DOCKERFILES)
-def test_base_images_name_no_registry_host(path):
+@pytest.mark.parametrize("path,build_args", BUILDS, ids=BUILD_IDS)
+def test_base_images_name_no_registry_host(path, build_args):
     dockerfile = parse_dockerfile(ROOT / path)
-    for stage in dockerfile.stages:
-        image = dockerfile.resolve(stage.base)
-        if image in {s.name for s in dockerfile.stages if s.name}:
+    for stage in dockerfile.built(build_args):
+        base = dockerfile.resolve(stage.base, build_args)
+        if dockerfile.stage(base) is not None:
             continue
-        assert not has_registry_host(image), f"{path}: FROM {image} names a registry"
+        assert not has_registry_host(base), f"{path}: FROM {base} names a registry"
 
 
-# --- the four service images ------------------------------------------------------------------
+# --- the four service images: one Dockerfile, APP chooses ------------------------------------
+
+def test_one_dockerfile_builds_every_app_by_its_build_argument():
+    assert {spec[0] for spec in SERVICES.values()} == {APP_DOCKERFILE}
+    dockerfile = parse_dockerfile(ROOT / APP_DOCKERFILE)
+    # Declared before the first FROM (so FROM may use it) and without a default: a build names its app.
+    assert dockerfile.args.get("APP") == "", "ARG APP, with no default, before the first FROM"
+    assert dockerfile.final.base == "app-${APP}"
+    app_stages = {s.name.removeprefix("app-") for s in dockerfile.stages if s.name and s.name.startswith("app-")}
+    assert app_stages == set(SERVICES)
+    for service in SERVICES:
+        built = {s.name for s in dockerfile.built({"APP": service})}
+        # Only the chosen app's stage is built (BuildKit builds what the target needs).
+        assert built == {"builder", "runtime", f"app-{service}", dockerfile.final.name}, (service, built)
+    # No leftovers: the per-app Dockerfiles are gone; only the job images keep their own.
+    assert sorted(str(p.relative_to(ROOT)) for p in DEPLOY.rglob("Dockerfile")) == sorted(
+        [APP_DOCKERFILE, *JOB_IMAGES.values()])
+
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_multi_stage_on_python_slim_with_a_venv(service):
+def test_multi_stage_on_python_slim_with_a_venv_from_the_apps_lock(service):
     path, *_ = SERVICES[service]
     dockerfile = parse_dockerfile(ROOT / path)
-    assert len(dockerfile.stages) >= 2
-    assert {dockerfile.resolve(s.base) for s in dockerfile.stages} == {"python:3.11-slim"}
-    builder = dockerfile.stages[0]
-    assert builder.name == "builder"
-    runs = " ".join(i.args for i in builder.all("RUN"))
-    assert "venv" in runs and "requirements.txt" in runs
-    final_copies = copies(dockerfile.final)
+    build_args = {"APP": service}
+    built = dockerfile.built(build_args)
+    assert len(built) >= 2
+    outside = {dockerfile.resolve(s.base, build_args) for s in built} - {s.name for s in built}
+    assert outside == {"python:3.11-slim"}
+    assert dockerfile.stage("builder") is not None and built[0].name == "builder"
+    builder = dockerfile.resolved(dockerfile.stage("builder"), build_args)
+    # The builder installs the app's own lock, and only with every hash checked.
+    assert [c.sources for c in copies(builder)] == [[f"requirements/{service}.txt"]]
+    lock_target = copies(builder)[0].dest
+    installs = [i.args for i in builder.all("RUN") if "pip install" in i.args]
+    assert len(installs) == 1, installs
+    words = shlex.split(installs[0])
+    assert "--require-hashes" in words and "--only-binary=:all:" in words, installs[0]
+    assert words[words.index("-r") + 1] == lock_target
+    assert "venv" in " ".join(i.args for i in builder.all("RUN"))
+    final_copies = copies(dockerfile.image(build_args))
     assert any(c.flags.get("from") == "builder" for c in final_copies), "the runtime takes the builder's venv"
-    assert not any(s == "requirements-dev.txt" for c in final_copies for s in c.sources)
+    assert not any(s.startswith("requirements") for c in final_copies for s in c.sources)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_entrypoint_is_set_before_the_apps_command(service):
+    """An ENTRYPOINT set in a later stage resets the CMD its parent stage set: in the image's
+    chain the last ENTRYPOINT must come before the last CMD."""
+    instructions = image(service).instructions
+    last = {i.keyword: n for n, i in enumerate(instructions)}
+    assert last["ENTRYPOINT"] < last["CMD"], service
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_runtime_settings(service):
-    path, _conf, _factory, port = SERVICES[service]
-    final = parse_dockerfile(ROOT / path).final
+    _path, _conf, _factory, port = SERVICES[service]
+    final = image(service)
     env = env_of(final)
     assert env["HOST"] == "0.0.0.0"
     assert env["PORT"] == str(port)
@@ -120,8 +170,8 @@ def test_runtime_settings(service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_entrypoint_is_gunicorn_with_the_services_config_and_factory(service):
-    path, conf, factory, _port = SERVICES[service]
-    final = parse_dockerfile(ROOT / path).final
+    _path, conf, factory, _port = SERVICES[service]
+    final = image(service)
     cmd = final.last("CMD").json_or_shell()
     assert cmd == ["gunicorn", "-c", conf, factory]
     assert (ROOT / conf).is_file()
@@ -137,8 +187,7 @@ def test_entrypoint_is_gunicorn_with_the_services_config_and_factory(service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_healthcheck_probes_healthz_with_python(service):
-    path, *_ = SERVICES[service]
-    healthcheck = parse_dockerfile(ROOT / path).final.last("HEALTHCHECK")
+    healthcheck = image(service).last("HEALTHCHECK")
     assert healthcheck is not None
     assert "/healthz" in healthcheck.args
     command = healthcheck.args[healthcheck.args.index("CMD") + 3:].strip()
@@ -157,7 +206,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 
 def _healthcheck_code(service: str) -> str:
-    healthcheck = parse_dockerfile(ROOT / SERVICES[service][0]).final.last("HEALTHCHECK")
+    healthcheck = image(service).last("HEALTHCHECK")
     command = shlex.split(healthcheck.args[healthcheck.args.index("CMD") + 3:].strip())
     assert command[:2] == ["python", "-c"]
     return command[2]
@@ -215,7 +264,7 @@ def test_the_app_builds_from_the_image_contents_and_the_compose_environment(serv
     the app: a missing file, a missing required setting or a malformed value fails here."""
     _path, conf, factory, port = SERVICES[service]
     module, _, call = factory.partition(":")
-    image_env = env_of(parse_dockerfile(ROOT / SERVICES[service][0]).final)
+    image_env = env_of(image(service))
     env = {"HOST": image_env["HOST"], "PORT": image_env["PORT"], "FINOVA_ENV": image_env["FINOVA_ENV"],
            "OUTBOX_RELAY": "false", **compose_service_env(service)}
     env["OUTBOX_RELAY"] = "false"  # no background thread against a store that is not there
@@ -231,17 +280,137 @@ def test_the_app_builds_from_the_image_contents_and_the_compose_environment(serv
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
 
 
-def test_third_party_imports_of_each_image_are_installed_from_requirements_txt(staged):
-    """The images install requirements.txt only: every third-party module their code imports
-    must come from a distribution pinned there (or one of its dependencies)."""
-    provided = requirements_closure(ROOT / "requirements.txt")
-    missing = {}
-    for service, workdir in staged.items():
-        for module in sorted(third_party_imports(workdir)):
-            distributions = distributions_of(module)
-            if distributions and not distributions & provided:
-                missing.setdefault(service, set()).add(f"{module} ({', '.join(sorted(distributions))})")
-    assert missing == {}, f"imported but not installed by requirements.txt: {missing}"
+# --- the hash-locked requirement sets the images install (requirements/) ------------------------
+
+LOCKS = sorted(REQUIREMENTS.glob("*.txt"))
+
+
+def _lock(name: str) -> dict:
+    return read_lock(REQUIREMENTS / f"{name}.txt")
+
+
+def _outside_common(workdir: Path) -> list[Path]:
+    common = workdir / "services" / "common"
+    return [p for p in workdir.rglob("*.py") if common not in p.parents]
+
+
+def _needed_distributions(service: str, workdir: Path) -> dict[str, str]:
+    """distribution -> why the image needs it: what its code imports (leaving out imports
+    guarded by `except ImportError`), the program its CMD runs, and the drivers its code loads
+    by URL scheme rather than by import."""
+    needed: dict[str, str] = {}
+    for module in sorted(third_party_imports(workdir, guarded=False)):
+        distributions = distributions_of(module)
+        assert distributions, f"{service}: imports {module}, which no installed distribution provides"
+        for distribution in distributions:
+            needed.setdefault(distribution, f"import {module}")
+    program = image(service).last("CMD").json_or_shell()[0]
+    for distribution in distribution_of_command(program):
+        needed.setdefault(distribution, f"CMD {program}")
+    # PostgreSQL: services.common.sql (and the Alembic environment through it) turns postgresql://
+    # into postgresql+psycopg://, so SQLAlchemy loads psycopg for an app that makes engines.
+    if any("services.common.sql" in imported_modules(p, workdir) for p in _outside_common(workdir)):
+        needed.setdefault("psycopg", "postgresql+psycopg engines (services.common.sql)")
+    # Flask-Limiter storage from a redis:// URL (a setting that takes one, a Limiter given it as
+    # storage_uri): limits loads the redis client by scheme.
+    code = "\n".join(p.read_text() for p in _outside_common(workdir))
+    if "storage_uri" in code and "redis://" in code:
+        needed.setdefault("redis", "rate-limit storage from a redis:// URL")
+    return needed
+
+
+def test_there_is_a_lock_for_every_app_and_for_development():
+    assert {p.stem for p in LOCKS} == set(SERVICES) | {"dev"}
+    for lock in LOCKS:
+        assert lock.with_suffix(".in").is_file(), f"{lock.name} is compiled from {lock.stem}.in"
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
+def test_every_line_of_every_lock_is_an_exact_pin_with_hashes(lock):
+    """pip install --require-hashes takes nothing else; no option line (index, find-links, -e,
+    -r) lets a lock install from anywhere but the configured index."""
+    assert lock_problems(lock) == []
+    assert read_lock(lock), f"{lock.name} pins nothing"
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "dev"])
+def test_each_lock_pins_what_its_in_file_asks_for(name):
+    pins = _lock(name)
+    for requirement in read_in(REQUIREMENTS / f"{name}.in"):
+        pin = pins.get(normalise(requirement.name))
+        assert pin, f"{name}.txt lacks {requirement.name}: recompile it (make lock)"
+        assert pin.version in requirement.specifier, f"{name}.txt: {requirement.name}=={pin.version}, {requirement}"
+    # The lock is exactly what its requirements resolve to: nothing left over from an older set.
+    assert set(pins) == requirements_closure(read_in(REQUIREMENTS / f"{name}.in")), name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_apps_lock_holds_what_its_image_uses(service, staged):
+    needed = _needed_distributions(service, staged[service])
+    missing = {d: why for d, why in needed.items() if d not in _lock(service)}
+    assert missing == {}, f"requirements/{service}.txt lacks what the image uses: {missing}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_apps_lock_holds_only_what_its_image_uses(service, staged):
+    """Every requirement in the app's set is used by its image (imported, run or loaded), and the
+    lock holds only those and their dependencies."""
+    needed = _needed_distributions(service, staged[service])
+    asked = {normalise(r.name) for r in read_in(REQUIREMENTS / f"{service}.in")}
+    unused = asked - set(needed)
+    assert not unused, f"requirements/{service}.in asks for what the image does not use: {sorted(unused)}"
+    extra = set(_lock(service)) - requirements_closure(read_in(REQUIREMENTS / f"{service}.in"))
+    assert not extra, f"requirements/{service}.txt: {sorted(extra)} are needed by nothing asked for"
+
+
+def test_no_apps_lock_carries_another_apps_own_packages():
+    common = {normalise(r.name) for r in read_in(REQUIREMENTS / "common.in")}
+    own = {app: {normalise(r.name) for r in read_in(REQUIREMENTS / f"{app}.in")} - common for app in SERVICES}
+    for app in SERVICES:
+        pins = set(_lock(app))
+        for other in SERVICES:
+            foreign = (own[other] - own[app]) & pins
+            assert not foreign, f"requirements/{app}.txt carries {other}'s {sorted(foreign)}"
+    # As the apps' code stands: only the PostgreSQL apps carry the driver and Alembic, only the
+    # gateway its rate limiter, only accounts argon2, only transactions RE2, only preferences pymongo.
+    holders = lambda package: {app for app in SERVICES if package in _lock(app)}  # noqa: E731
+    assert holders("psycopg-binary") == holders("alembic") == {"accounts", "transactions"}
+    assert holders("schwifty") == {"accounts", "transactions"}
+    assert holders("argon2-cffi") == {"accounts"}
+    assert holders("google-re2") == {"transactions"}
+    assert holders("pymongo") == holders("langcodes") == {"preferences"}
+    assert holders("flask-limiter") == holders("redis") == {"gateway"}
+
+
+def test_the_development_lock_pins_every_apps_packages_alike():
+    """One venv runs the whole suite in development and tests: it must install what each image
+    installs, at the same version and from the same files (the same hashes)."""
+    dev = _lock("dev")
+    asked = {normalise(r.name) for r in read_in(REQUIREMENTS / "dev.in")}
+    for app in SERVICES:
+        assert {normalise(r.name) for r in read_in(REQUIREMENTS / f"{app}.in")} <= asked, app
+        for name, pin in _lock(app).items():
+            assert name in dev, f"requirements/dev.txt lacks {name} ({app})"
+            assert dev[name].version == pin.version, f"{name}: dev {dev[name].version}, {app} {pin.version}"
+            assert dev[name].hashes == pin.hashes, f"{name}: dev.txt and {app}.txt differ in hashes"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("make"), reason="make is not installed")
+def test_make_install_takes_the_development_lock_with_hashes():
+    """make install (a fresh venv, or one whose stamp is stale) runs pip on requirements/dev.txt
+    with --require-hashes, and its stamp is named after the lock's digest."""
+    import hashlib
+    make = ["make", "--no-print-directory", "-C", str(ROOT)]
+    stamp = subprocess.run([*make, "--eval", "__finova_stamp: ; @echo $(STAMP)", "__finova_stamp"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    digest = hashlib.sha256((REQUIREMENTS / "dev.txt").read_bytes()).hexdigest()[:12]
+    assert stamp == f".venv/.installed-{digest}", stamp
+    recipe = subprocess.run([*make, "-n", "-B", stamp], capture_output=True, text=True).stdout
+    installs = [line for line in recipe.splitlines() if "pip install" in line]
+    assert installs and all("--require-hashes" in line and "-r requirements/dev.txt" in line
+                            for line in installs), recipe
+    for obsolete in ("requirements.txt", "requirements-dev.txt"):
+        assert not (ROOT / obsolete).exists(), f"{obsolete}: the sets live in requirements/"
 
 
 @pytest.mark.parametrize("service", sorted(MIGRATING))
@@ -312,8 +481,8 @@ def test_migrate_command_refuses_what_does_not_exist(tmp_path, service, args):
 
 
 def test_migrate_command_is_in_the_images_that_migrate():
-    for service, (path, *_rest) in SERVICES.items():
-        targets = {c.dest for c in copies(parse_dockerfile(ROOT / path).final)}
+    for service in SERVICES:
+        targets = {c.dest for c in copies(image(service))}
         assert ("/usr/local/bin/migrate" in targets) == (service in MIGRATING), service
 
 
@@ -343,10 +512,10 @@ def test_dockerignore_keeps_secrets_tests_and_local_state_out():
     for path in (".env", ".venv/bin/python", ".data/x", ".git/config", "services/common/tests/test_x.py",
                  "gateway/tests/test_x.py", "services/accounts/__pycache__/app.cpython-311.pyc",
                  "deploy/tests/test_compose.py", "deploy/k8s/base/kustomization.yaml",
-                 "database/mongodb/launcher/FinovaMongoServer.java", "requirements-dev.txt",
-                 "conftest.py", "docs/x.md"):
+                 "database/mongodb/launcher/FinovaMongoServer.java", "requirements/dev.txt",
+                 "requirements/dev.in", "requirements/accounts.in", "conftest.py", "docs/x.md"):
         assert is_ignored(path, patterns), path
-    for path in ("requirements.txt", "services/common/config.py", "gateway/app.py",
+    for path in (*(f"requirements/{app}.txt" for app in SERVICES), "services/common/config.py", "gateway/app.py",
                  "database/migrations/runner.py", "deploy/docker/migrate.sh"):
         assert not is_ignored(path, patterns), path
 

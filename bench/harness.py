@@ -12,6 +12,9 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import psycopg
+from psycopg import sql
+
 from devstack.stack import (ROOT, AppProcesses, Stores, app_environment, free_port, migrate,
                             prepare_databases, start_apps, start_stores)
 
@@ -20,14 +23,16 @@ BENCH_JWT_KEYS = "bench-1:bench-jwt-signing-key-that-is-long-enough-01"
 
 
 @contextmanager
-def bench_stack(apps: tuple[str, ...], workers: int = 2, threads: int = 4,
-                durable: bool = True) -> Iterator[tuple[Stores, dict, AppProcesses]]:
+def bench_stack(apps: tuple[str, ...], workers: int = 2, threads: int = 4, durable: bool = True,
+                pg_settings: dict[str, str] | None = None) -> Iterator[tuple[Stores, dict, AppProcesses]]:
     data_dir = ROOT / ".data" / "bench" / f"run-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     stores = start_stores(data_dir, free_port(), free_port(), durable=durable, log=print)
     running = None
     try:
+        if pg_settings:
+            _restart_with(stores, pg_settings)
         databases = prepare_databases(stores)
         migrate(databases, stores.mongo_url, "preferences", log=lambda _m: None)
         ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
@@ -46,6 +51,17 @@ def bench_stack(apps: tuple[str, ...], workers: int = 2, threads: int = 4,
             running.stop()
         stores.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _restart_with(stores: Stores, settings: dict[str, str]) -> None:
+    """Server settings that need a restart (a preloaded library), on the embedded server only."""
+    if stores.embedded_pg is None:
+        raise SystemExit("server settings for the bench need the embedded PostgreSQL (unset DATABASE_URL)")
+    with psycopg.connect(stores.pg_admin_url, autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+    stores.embedded_pg.stop()
+    stores.embedded_pg.start()
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:

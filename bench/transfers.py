@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.transfers [--clients 16] [--seconds 30] [--customers 40]
                                         [--workers 2] [--threads 8] [--pgbench-seconds 20]
-                                        [--risk-rules on|off] [--direct]
+                                        [--risk-rules on|off] [--direct] [--statements]
 
 The whole suite runs as in production, on gunicorn: clients log in at the gateway, which
 verifies their access token and forwards each POST /api/v1/transfers to the ledger with an
@@ -13,6 +13,7 @@ own accounts to a random account of anyone's, with a fresh Idempotency-Key each 
 Printed: transfers/s, latency percentiles as the client saw them, refusals by status, the
 ledger check, then pgbench's TPC-B-like transactions/s on the same PostgreSQL server with
 the same number of clients (the ceiling for one-row-per-account updates on this machine).
+With --statements the ledger database's pg_stat_statements for the run follow the CPU figures.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from services.common.service_auth import mint_internal_token
 
 from .harness import (BENCH_SECRET, bench_stack, cpu_by_group, cpu_report, fmt, percentiles,
                       stack_roots)
+from . import pg_statements
 from .risk_cost import risk_cost
 
 PASSWORD = "Bench-Client-Password-2026"
@@ -174,9 +176,13 @@ def main() -> None:
                         help="the default risk rules (on, as in production) or all disabled, for comparison")
     parser.add_argument("--direct", action="store_true",
                         help="call the transactions service directly (no gateway hop), for comparison")
+    parser.add_argument("--statements", action="store_true",
+                        help="load pg_stat_statements and print the ledger's statements per transfer")
     args = parser.parse_args()
     with bench_stack(("accounts", "transactions", "preferences", "gateway"), workers=args.workers,
-                     threads=args.threads) as (stores, databases, apps):
+                     threads=args.threads,
+                     pg_settings=pg_statements.PG_STATEMENTS_SETTINGS if args.statements else None
+                     ) as (stores, databases, apps):
         gateway = apps.url("gateway")
         started = time.perf_counter()
         admin_email, admin_password = ensure_admin(databases, log=lambda _m: None)
@@ -201,6 +207,9 @@ def main() -> None:
             clients = [DirectClient(apps.url("transactions"), c.customer_id) for c in clients]
         mine = [owned[n % len(owned)] for n in range(args.clients)]
         roots = stack_roots(stores, apps)
+        if args.statements:
+            pg_statements.enable(stores.pg_admin_url)
+            pg_statements.reset(stores.pg_admin_url)
         cpu_before = cpu_by_group(roots)
         latencies, statuses, seconds, sent = drive(clients, mine, everyone, args.seconds, args.warmup)
         cpu_after = cpu_by_group(roots)
@@ -212,6 +221,8 @@ def main() -> None:
         if latencies:
             print(f"  latency {fmt(percentiles(latencies))}")
         print(f"  {cpu_report(cpu_before, cpu_after, sent)} ({sent} requests, warm-up included)")
+        if args.statements:
+            print("  " + pg_statements.report(stores.pg_admin_url, databases["transactions"].database, sent))
         check = admin.http.get(gateway + "/api/v1/admin/ledger-check?run=now", timeout=600).json()
         print(f"  ledger check: {'ok' if check['ok'] else check['violations'][:5]}")
         print("  " + risk_cost(databases["transactions"].app_url))

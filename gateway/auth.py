@@ -15,6 +15,7 @@ import requests
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
+from services.common.openapi import problem_alt
 from services.common.problems import Problem
 from services.common.service_auth import Principal, bearer_token
 
@@ -29,13 +30,17 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 
 
 # For the OpenAPI document only: the bodies are read by _fields below.
+# What _fields() accepts: each a non-empty string.
+NON_EMPTY = ma.validate.Length(min=1)
+
+
 class LoginSchema(ma.Schema):
-    email = ma.fields.String(required=True)
-    password = ma.fields.String(required=True)
+    email = ma.fields.String(required=True, validate=NON_EMPTY)
+    password = ma.fields.String(required=True, validate=NON_EMPTY)
 
 
 class RefreshTokenSchema(ma.Schema):
-    refresh_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True, validate=NON_EMPTY)
 
 
 class TokenPairSchema(ma.Schema):
@@ -121,10 +126,10 @@ def _token_pair(identity: dict, refresh_token: str) -> Response:
 
 
 @blp.post("/login")
-@blp.doc(**_body(LoginSchema))
+@blp.doc(**_body(LoginSchema), security=[])
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, description="Bad credentials (invalid_credentials).")
-@blp.alt_response(429, description="Too many attempts (rate_limited), with Retry-After.")
+@problem_alt(blp, 401, "Bad credentials (invalid_credentials).")
+@problem_alt(blp, 429, "Too many attempts (rate_limited), with Retry-After.")
 def login():
     """Email and password in, an access token and a refresh token out."""
     fields = _fields("email", "password")
@@ -137,9 +142,9 @@ def login():
 
 
 @blp.post("/refresh")
-@blp.doc(**_body(RefreshTokenSchema))
+@blp.doc(**_body(RefreshTokenSchema), security=[])
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, description="Unknown, spent or revoked refresh token.")
+@problem_alt(blp, 401, "Unknown, spent or revoked refresh token.")
 def refresh():
     """A refresh token in (it is spent), a new pair out; a reused one revokes its family."""
     old = _fields("refresh_token")["refresh_token"]

@@ -17,6 +17,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common.openapi import problem_alt
 from services.common.problems import Problem
 
 from .auth import authenticate
@@ -43,7 +44,7 @@ class PartFailed(Exception):
 
 @blp.get("/dashboard")
 @blp.response(200, DashboardSchema)
-@blp.alt_response(503, description="Every service failed (service_unavailable).")
+@problem_alt(blp, 503, "Every service failed (service_unavailable).")
 def dashboard():
     """Accounts with balances, recent transactions, unread notifications and preferences."""
     principal = authenticate()

@@ -12,6 +12,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common.openapi import problem_alt
 from services.common.problems import Problem
 from services.common.service_auth import Principal
 
@@ -63,7 +64,7 @@ def _upstreams() -> list[Upstream]:
 
 @blp.get("/dead-letters")
 @blp.response(200, DeadLettersSchema)
-@blp.alt_response(503, description="No service with an outbox could answer (service_unavailable).")
+@problem_alt(blp, 503, "No service with an outbox could answer (service_unavailable).")
 def list_dead_letters():
     """Dead letters of every service's outbox, newest first."""
     principal = _admin()
@@ -87,7 +88,7 @@ def list_dead_letters():
 
 @blp.post("/dead-letters/<event_id>/replay")
 @blp.response(200, ReplayedSchema)
-@blp.alt_response(404, description="No service holds a dead letter with this id (not_found).")
+@problem_alt(blp, 404, "No service holds a dead letter with this id (not_found).")
 def replay_dead_letter(event_id: str):
     """Send a dead-lettered event again, with a fresh count of attempts."""
     principal = _admin()

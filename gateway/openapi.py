@@ -19,6 +19,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 
 from services.common.problems import Problem
 
+from .auth import PUBLIC_ROUTES
 from .routes import RouteTable
 from .upstreams import Upstream
 
@@ -105,6 +106,7 @@ def merge_specs(gateway_spec: dict, specs: dict[str, dict], routes: RouteTable) 
                 merged["paths"][path] = operations
         for tag in spec.get("tags", []):
             tags.setdefault(tag["name"], tag)
+    _state_gateway_rules(merged)
     _prune_unreferenced(merged)
     used_tags = {tag for operations in merged["paths"].values() for operation in operations.values()
                  if isinstance(operation, dict) for tag in operation.get("tags", [])}
@@ -112,6 +114,26 @@ def merge_specs(gateway_spec: dict, specs: dict[str, dict], routes: RouteTable) 
     merged["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
     merged["security"] = [{"bearer": []}]
     return merged
+
+
+# paths.py refuses a path parameter holding a dot, slash or backslash (encoded or not), before
+# any route: the document says so for every path parameter.
+PATH_PARAMETER_PATTERN = "^[^./\\\\]+$"
+
+
+def _state_gateway_rules(spec: dict) -> None:
+    """What the gateway itself enforces, on every operation it routes: the path parameters'
+    characters, and no access token on the public routes (auth.PUBLIC_ROUTES, sign-in)."""
+    for path, operations in spec["paths"].items():
+        shared = operations.get("parameters", [])
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in shared + operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter.setdefault("schema", {"type": "string"}).setdefault("pattern", PATH_PARAMETER_PATTERN)
+            if (method.upper(), path) in PUBLIC_ROUTES:
+                operation["security"] = []
 
 
 def _prune_unreferenced(spec: dict) -> None:

@@ -7,10 +7,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from services.common.amounts import AmountString
-from services.common.currency import minor_units
+from services.common.currency import CurrencyCode
 from services.common.input_rules import SafeText
 
 from .account_types import ACCOUNT_TYPES
+from .passwords import MAX_LENGTH, MIN_LENGTH
 
 
 class UtcDateTime(ma.fields.DateTime):
@@ -22,7 +23,8 @@ class UtcDateTime(ma.fields.DateTime):
 
 class RegisterSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
-    password = ma.fields.String(required=True)
+    # services/accounts/passwords.py's length rule (its character-class rules are its own).
+    password = ma.fields.String(required=True, metadata={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH})
     full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = ma.fields.String(load_default=None, allow_none=True,
                              validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$", error="E.164 format, e.g. +441632960961"))
@@ -45,15 +47,9 @@ class MeSchema(CustomerSchema):
     updated_at = UtcDateTime()
 
 
-def _known_currency(code: str) -> None:
-    if minor_units(code) is None:
-        raise ma.ValidationError("Unknown ISO 4217 currency code.")
-
-
 class OpenAccountSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=validate.OneOf(list(ACCOUNT_TYPES)))
-    currency = ma.fields.String(required=True, validate=[validate.Regexp(r"^[A-Z]{3}$", error="Three upper-case letters."),
-                                                         _known_currency])
+    currency = CurrencyCode(required=True)
     nickname = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=60))
 
 

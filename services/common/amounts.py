@@ -78,7 +78,12 @@ def format_amount(amount: Decimal, currency: str) -> str:
 
 class AmountString(ma.fields.String):
     """An amount on the wire: the shape rule here, the currency's places in the schema
-    (`validate_amount_for_currency`), since the currency is a sibling field."""
+    (`validate_amount_for_currency`), since the currency is a sibling field. The OpenAPI
+    document carries the shape rule as its pattern."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": "^(?:" + AMOUNT_PATTERN.pattern + ")$", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):

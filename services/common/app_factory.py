@@ -16,16 +16,10 @@ from .health import health
 from .input_rules import init_input_rules
 from .logs import configure_logging, init_access_log
 from .metrics import init_metrics
-from .problems import _http_exception_problem, init_problems
+from .openapi import ProblemApi
+from .problems import init_problems
 from .request_id import init_request_id
 from .service_auth import install_internal_guard
-
-
-class ProblemApi(Api):
-    """flask-smorest's Api, answering errors as problem+json like the rest of the service."""
-
-    def handle_http_exception(self, error):
-        return _http_exception_problem(error)
 
 
 def create_service_app(name: str, settings: list[Setting], config: Mapping[str, Any] | None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import marshmallow as ma
 from iso4217 import Currency
 
 
@@ -30,3 +31,21 @@ def quantum(code: str) -> Decimal:
     if units is None:
         raise ValueError(f"unknown currency {code}")
     return Decimal(1).scaleb(-units)
+
+
+# Every code minor_units() knows, for the OpenAPI document's `enum`.
+CURRENCY_CODES = sorted(c.code for c in Currency if c.exponent is not None)
+
+
+class CurrencyCode(ma.fields.String):
+    """An ISO 4217 code with minor units, in capitals; the document lists them (`enum`)."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"enum": CURRENCY_CODES, "example": "EUR", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text not in CURRENCY_CODES:
+            raise ma.ValidationError("Unknown ISO 4217 currency.")
+        return text

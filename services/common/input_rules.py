@@ -101,11 +101,33 @@ def init_input_rules(app: Flask) -> None:
     app.before_request(check_request)
 
 
+# _CONTROL as an ECMA-262 pattern, for the OpenAPI document (the surrogates are left out: a
+# lone one never gets this far, check_request refuses it first).
+SAFE_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
 class SafeText(ma.fields.String):
     """A name or a one-line free text: no control characters (tab and newline included)."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": SAFE_TEXT_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if _CONTROL.search(text):
             raise ma.ValidationError("Must not contain control characters.")
         return text
+
+
+class WholeNumber(ma.fields.Integer):
+    """A JSON integer in a body: 3 and 3.0 (JSON Schema's `integer` takes both), never true,
+    "3" or 3.5. marshmallow's strict Integer refuses 3.0; its lax one takes "3"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+            value = int(value)
+        return super()._validated(value)

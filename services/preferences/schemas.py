@@ -1,10 +1,14 @@
 """Marshmallow schemas: the API's documents as customers send and read them, and event data."""
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any, Callable
 
 import marshmallow as ma
 from marshmallow import fields, validate
+
+from services.common.currency import CURRENCY_CODES
 
 from . import validators
 from .input_guard import unsafe_keys, unstorable_text
@@ -56,13 +60,16 @@ class MergePatchSchema(GuardedSchema):
 
 
 class PreferencesSchema(GuardedSchema):
-    language = Checked(validators.language_tag, metadata={"description": "BCP 47 tag"})
-    timezone = Checked(validators.timezone_name, metadata={"description": "IANA time zone"})
-    display_currency = Checked(validators.currency_code, metadata={"description": "ISO 4217"})
+    language = Checked(validators.language_tag, metadata={"description": "BCP 47 tag",
+                                                            "pattern": validators.LANGUAGE_PATTERN})
+    timezone = Checked(validators.timezone_name, metadata=validators.TIMEZONE_DOC)
+    display_currency = Checked(validators.currency_code, metadata={"description": "ISO 4217",
+                                                                   "enum": CURRENCY_CODES})
     theme = fields.String(validate=validate.OneOf(THEMES))
     date_format = fields.String(validate=validate.OneOf(DATE_FORMATS))
     dashboard_widgets = fields.List(fields.String(validate=validate.OneOf(WIDGETS)),
-                                    validate=[validate.Length(max=len(WIDGETS)), _unique])
+                                    validate=[validate.Length(max=len(WIDGETS)), _unique],
+                                    metadata={"uniqueItems": True})
 
 
 def _channel(name: str, address_pattern: str, example: str) -> type[ma.Schema]:
@@ -84,7 +91,8 @@ class ChannelsSchema(ma.Schema):
 
 
 _CHANNEL_LIST = fields.List(fields.String(validate=validate.OneOf(CHANNELS)),
-                            validate=[validate.Length(max=len(CHANNELS)), _unique])
+                            validate=[validate.Length(max=len(CHANNELS)), _unique],
+                            metadata={"uniqueItems": True})
 
 
 class RuleSchema(ma.Schema):
@@ -94,6 +102,7 @@ class RuleSchema(ma.Schema):
 
 class ThresholdRuleSchema(RuleSchema):
     threshold = Checked(validators.threshold_amount, metadata={
+        "pattern": validators.THRESHOLD_PATTERN,
         "description": "Decimal string, compared with each posting in that posting's own "
                        "currency (no conversion)."})
 
@@ -121,7 +130,7 @@ class QuietHoursSchema(ma.Schema):
     enabled = fields.Boolean()
     start = fields.String(validate=_HH_MM)
     end = fields.String(validate=_HH_MM)
-    timezone = Checked(validators.timezone_name, metadata={"description": "IANA time zone"})
+    timezone = Checked(validators.timezone_name, metadata=validators.TIMEZONE_DOC)
 
 
 class NotificationSettingsSchema(GuardedSchema):
@@ -129,6 +138,21 @@ class NotificationSettingsSchema(GuardedSchema):
     events = fields.Nested(EventRulesSchema)
     quiet_hours = fields.Nested(QuietHoursSchema, metadata={
         "description": "Notifications raised inside this window are delivered at its end."})
+
+
+@functools.cache
+def merge_patch_of(schema: type[ma.Schema]) -> type[ma.Schema]:
+    """For the OpenAPI document: the body a merge patch of `schema` may carry (RFC 7396),
+    every member optional and nullable (null resets it to its default), objects within
+    likewise. MergePatchSchema, not this, loads the patch."""
+    members = {}
+    for name, field in schema._declared_fields.items():
+        member = copy.copy(field)
+        member.required, member.allow_none = False, True
+        if isinstance(member, fields.Nested) and isinstance(member.nested, type):
+            member.nested = merge_patch_of(member.nested)
+        members[name] = member
+    return type(schema.__name__.removesuffix("Schema") + "PatchSchema", (ma.Schema,), members)
 
 
 class DeliverySchema(ma.Schema):

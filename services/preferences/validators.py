@@ -12,10 +12,12 @@ from marshmallow import ValidationError
 from services.common.currency import minor_units
 
 # langcodes also accepts `en_US` and grandfathered `i-` tags; BCP 47 as clients send it does not.
-_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}\Z")
+LANGUAGE_PATTERN = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}$"
+_LANGUAGE_SHAPE = re.compile(LANGUAGE_PATTERN.replace("$", "\\Z"))
 # [0-9], not \d, which also matches other scripts' digits ("١٢"); \Z, not $, which
 # also matches before a final newline.
-_THRESHOLD = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
+THRESHOLD_PATTERN = "^[0-9]{1,15}(\\.[0-9]{1,4})?$"
+_THRESHOLD = re.compile(THRESHOLD_PATTERN.replace("$", "\\Z"))
 _SIGNED_AMOUNT = re.compile(r"^-?[0-9]{1,18}(\.[0-9]{1,8})?\Z")
 _NOT_ZONES = {"localtime", "posixrules", "Factory"}
 
@@ -23,6 +25,10 @@ _NOT_ZONES = {"localtime", "posixrules", "Factory"}
 @lru_cache(maxsize=1)
 def iana_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - _NOT_ZONES)
+
+
+# For the OpenAPI document: the zones timezone_name() takes, listed.
+TIMEZONE_DOC = {"description": "IANA time zone", "enum": sorted(iana_timezones())}
 
 
 def language_tag(value: str) -> str:

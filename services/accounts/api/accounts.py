@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from services.common.openapi import if_match, problem_alt
 from services.common.problems import Problem
 
 from ..domain import accounts
@@ -73,6 +74,9 @@ def get_account(account_id: str):
 @blp.patch("/<account_id>")
 @blp.arguments(RenameAccountSchema)
 @blp.response(200, AccountSchema)
+@blp.doc(parameters=[if_match(required=True)])
+@problem_alt(blp, 412, "If-Match names an older version (precondition_failed).")
+@problem_alt(blp, 428, "No If-Match (precondition_required).")
 def rename_account(data: dict, account_id: str):
     """Change the nickname; If-Match must carry the ETag last read."""
     if_match = request.headers.get("If-Match")

@@ -8,12 +8,13 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common.openapi import if_match, problem_alt
 from services.common.service_auth import require_customer
 
 from ..domain.documents import (DocumentKind, Versioned, patch_document, read_document,
                                 replace_document)
 from ..kinds import NOTIFICATION_SETTINGS, PREFERENCES
-from ..schemas import MergePatchSchema, NotificationSettingsSchema, PreferencesSchema
+from ..schemas import MergePatchSchema, NotificationSettingsSchema, PreferencesSchema, merge_patch_of
 from ..store import mongo_db
 from .body_limits import refuse_unreasonable_body
 
@@ -45,7 +46,8 @@ def document_blueprint(name: str, path: str, kind: DocumentKind,
 
         @blp.arguments(schema)
         @blp.response(200, schema)
-        @blp.alt_response(412, description="If-Match names an older version (precondition_failed).")
+        @blp.doc(parameters=[if_match(required=False)])
+        @problem_alt(blp, 412, "If-Match names an older version (precondition_failed).")
         def put(self, body):
             """Replace the document; members left out take their defaults. If-Match optional."""
             return _answer(replace_document(mongo_db(), kind, require_customer(), body,
@@ -53,10 +55,11 @@ def document_blueprint(name: str, path: str, kind: DocumentKind,
 
         @blp.arguments(MergePatchSchema)
         @blp.doc(requestBody={"content": {  # what a patch may hold: the document's members
-            media: {"schema": schema} for media in ("application/merge-patch+json",
+            media: {"schema": merge_patch_of(schema)} for media in ("application/merge-patch+json",
                                                     "application/json")}})
         @blp.response(200, schema)
-        @blp.alt_response(412, description="If-Match names an older version (precondition_failed).")
+        @blp.doc(parameters=[if_match(required=False)])
+        @problem_alt(blp, 412, "If-Match names an older version (precondition_failed).")
         def patch(self, patch):
             """Apply a JSON merge patch (RFC 7396); null resets a member to its default."""
             return _answer(patch_document(mongo_db(), kind, require_customer(), patch,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common.openapi import problem_alt
 from services.common.problems import Problem
 from services.common.service_auth import require_customer
 
@@ -41,7 +42,7 @@ def count_unread():
 
 @blp.post("/notifications/<string(maxlength=64):notification_id>/read")
 @blp.response(204)
-@blp.alt_response(404, description="No such notification for this customer (not_found).")
+@problem_alt(blp, 404, "No such notification for this customer (not_found).")
 def read_notification(notification_id: str):
     """Mark one notification read (idempotent); another customer's id is 404."""
     mark_read(mongo_db(), require_customer(), notification_id)

@@ -17,8 +17,8 @@ from ..ledger.events import transfer_posted
 from ..ledger.transfers import post_deposit
 from ..money import to_minor
 from .actors import admin_actor
-from .idempotent import idempotent_write
-from .schemas import BatchItemSchema, BatchRequestSchema, DepositRequestSchema, TransferSchema
+from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
+from .schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema
 from .serialize import planned_transfer_json
 from .transfers import posted
 
@@ -28,6 +28,7 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Ledg
 @blp.post("/deposits")
 @blp.arguments(DepositRequestSchema)
 @blp.response(201, TransferSchema)
+@blp.doc(parameters=IDEMPOTENCY_REQUIRED)
 def deposit(body):
     """Fund a customer account from the bank's settlement account."""
     who = admin_actor()
@@ -38,11 +39,12 @@ def deposit(body):
                              description=body["description"], request_id=current_request_id())
         return posted(session, entry)
 
-    return idempotent_write(who.name, act)
+    return idempotent_write(who.name, act, TransferSchema)
 
 
 @blp.post("/transfers/batch")
 @blp.arguments(BatchRequestSchema)
+@blp.response(200, BatchResultSchema)
 def batch(body):
     """Up to 1,000 transfers, each with its own idempotency_key; answered per item."""
     who = admin_actor()

@@ -10,8 +10,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, parse_amount
-from services.common.currency import minor_units
-from services.common.input_rules import SafeText
+from services.common.currency import CurrencyCode
+from services.common.input_rules import SafeText, WholeNumber
 from services.common.problems import Problem
 from services.common.sql import read_session
 
@@ -19,7 +19,7 @@ from ..money import from_minor, to_minor
 from ..workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
 from .ids import path_id
 from .actors import customer_actor
-from .holds import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED
+from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write, optional_idempotent_write
 from .schemas import ID, Iban, TransferSchema
 
@@ -42,23 +42,18 @@ class BillFields(ma.Schema):
     due_date = ma.fields.Date(validate=_due_date_in_range, metadata={"description": "YYYY-MM-DD"})
     pay_from_account_id = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     autopay = ma.fields.Boolean()
-    reminder_days_before = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=60))
+    reminder_days_before = WholeNumber(validate=ma.validate.Range(min=0, max=60))
 
 
 class BillRequestSchema(BillFields):
     biller_name = SafeText(required=True, validate=ma.validate.Length(min=1, max=140))
     biller_iban = Iban(required=True, metadata={"example": "DE89370400440532013000"})
     amount_due = AmountString(required=True, metadata={"example": "42.10"})
-    currency = ma.fields.String(required=True, validate=ma.validate.Length(equal=3), metadata={"example": "EUR"})
+    currency = CurrencyCode(required=True)
     due_date = ma.fields.Date(required=True, validate=_due_date_in_range, metadata={"description": "YYYY-MM-DD"})
     pay_from_account_id = ID
     autopay = ma.fields.Boolean(load_default=False)
-    reminder_days_before = ma.fields.Integer(load_default=3, strict=True, validate=ma.validate.Range(min=0, max=60))
-
-    @ma.validates_schema(skip_on_field_errors=False)
-    def _known_currency(self, data, **_kwargs):
-        if data.get("currency") is not None and minor_units(data["currency"].upper()) is None:
-            raise ma.ValidationError("Unknown ISO 4217 currency.", field_name="currency")
+    reminder_days_before = WholeNumber(load_default=3, validate=ma.validate.Range(min=0, max=60))
 
 
 class BillChangeSchema(BillFields):
@@ -128,7 +123,7 @@ def create(body):
         bill = create_bill(session, who.customer_id, **fields)
         return 201, bill_json(bill), bill.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, BillSchema)
 
 
 @blp.get("/bills/<bill_id>")
@@ -153,7 +148,7 @@ def change(body, bill_id: str):
         bill = change_bill(session, who.customer_id, target, changes)
         return 200, bill_json(bill), bill.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, BillSchema)
 
 
 @blp.delete("/bills/<bill_id>")
@@ -168,7 +163,7 @@ def delete(bill_id: str):
         bill = delete_bill(session, who.customer_id, target)
         return 200, bill_json(bill), bill.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, BillSchema)
 
 
 @blp.post("/bills/<bill_id>/pay")
@@ -179,5 +174,5 @@ def pay(bill_id: str):
     transfer); a paid bill is 409 `bill_already_paid`."""
     who = customer_actor()
     target = path_id(bill_id, "Bill")
-    return idempotent_write(who.name, lambda session: pay_bill(current_app, session, who, target))
+    return idempotent_write(who.name, lambda session: pay_bill(current_app, session, who, target), BillPaymentSchema)
 

@@ -3,12 +3,12 @@ fiscal periods. Creating a journal entry takes an Idempotency-Key (required); po
 voiding and closing a period accept one."""
 from __future__ import annotations
 
-import re
 
 import marshmallow as ma
 from flask import Response, json, request
 from flask_smorest import Blueprint
 
+from services.common.currency import CurrencyCode
 from services.common.amounts import AmountError, AmountString, parse_amount, to_minor
 from services.common.db_errors import retry_transient
 from services.common.input_rules import SafeText
@@ -22,14 +22,10 @@ from ..books.keys import fingerprint, run_once
 from ..books.periods import close_period, create_period, get_period, list_periods
 from ..books.trial_balance import chart_with_balances, trial_balance
 from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT
-from ..currencies import minor_units
+from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, read_key
 
 blp = Blueprint("books", __name__, url_prefix="/api/v1/admin", description="The bank's books.")
 
-KEY_HEADER = "Idempotency-Key"
-_KEY_CONTROL = re.compile("[\x00-\x1f\x7f]")
-KEY_REQUIRED = {"in": "header", "name": KEY_HEADER, "required": True, "schema": {"type": "string"}}
-KEY_OPTIONAL = {"in": "header", "name": KEY_HEADER, "required": False, "schema": {"type": "string"}}
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -38,13 +34,13 @@ class JournalLineRequestSchema(ma.Schema):
                                     metadata={"example": "5200-EUR"})
     debit = AmountString(load_default=None, metadata={"example": "100.00"})
     credit = AmountString(load_default=None)
-    currency = ma.fields.String(required=True, validate=ma.validate.Length(equal=3))
+    currency = CurrencyCode(required=True)
 
     @ma.validates_schema
     def _one_side(self, data, **_kwargs):
-        currency = (data.get("currency") or "").upper()
-        if minor_units(currency) is None:
-            raise ma.ValidationError("Unknown ISO 4217 currency.", field_name="currency")
+        currency = data.get("currency")
+        if currency is None:
+            return
         sides = [name for name in ("debit", "credit") if data.get(name) is not None]
         if len(sides) != 1:
             raise ma.ValidationError("A line has exactly one of debit and credit.", field_name="debit")
@@ -174,20 +170,9 @@ def _admin() -> str:
     return f"admin:{require_role('admin').customer_id}"
 
 
-def _key(required: bool) -> str | None:
-    key = request.headers.get(KEY_HEADER, "").strip()
-    if not key:
-        if required:
-            raise Problem(400, "idempotency_key_required", f"This write needs an {KEY_HEADER} header.")
-        return None
-    if len(key) > 255 or _KEY_CONTROL.search(key):
-        raise Problem(400, "idempotency_key_invalid", f"{KEY_HEADER} is at most 255 printable characters.")
-    return key
-
-
 def _write(who: str, action, *, key_required: bool) -> Response:
     """Run a books write once per Idempotency-Key (books/keys.py), retried on transient errors."""
-    key = _key(key_required)
+    key = read_key(key_required)
     session = request_session()
     request_hash = fingerprint(request.method, request.path, request.get_json(silent=True) or {})
     outcome = retry_transient(lambda: run_once(session, who, key, request_hash, action),
@@ -236,7 +221,7 @@ def report_trial_balance(query):
 @blp.post("/journal-entries")
 @blp.arguments(JournalEntryRequestSchema)
 @blp.response(201, JournalEntrySchema)
-@blp.doc(parameters=[KEY_REQUIRED])
+@blp.doc(parameters=IDEMPOTENCY_REQUIRED)
 def create_journal_entry(body):
     """A manual journal entry in `draft`: two or more lines, balanced per currency."""
     who = _admin()
@@ -270,7 +255,7 @@ def journal_entry(entry_id: str):
 
 @blp.post("/journal-entries/<entry_id>/post")
 @blp.response(200, JournalEntrySchema)
-@blp.doc(parameters=[KEY_OPTIONAL])
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def post_journal_entry(entry_id: str):
     """draft -> posted (immutable from then on); else 409 invalid_state; 409 period_closed."""
     who = _admin()
@@ -279,7 +264,7 @@ def post_journal_entry(entry_id: str):
 
 @blp.post("/journal-entries/<entry_id>/void")
 @blp.response(200, JournalEntrySchema)
-@blp.doc(parameters=[KEY_OPTIONAL])
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def void_journal_entry(entry_id: str):
     """draft -> voided; a posted entry is 409 invalid_state (correct it with a new entry)."""
     who = _admin()
@@ -290,7 +275,7 @@ def void_journal_entry(entry_id: str):
 @blp.post("/fiscal-periods")
 @blp.arguments(FiscalPeriodRequestSchema)
 @blp.response(201, FiscalPeriodSchema)
-@blp.doc(parameters=[KEY_OPTIONAL])
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def create_fiscal_period(body):
     """An open fiscal period (dates inclusive, UTC); overlapping another is 409 period_overlaps."""
     who = _admin()
@@ -323,7 +308,7 @@ def fiscal_period(period_id: str):
 
 @blp.post("/fiscal-periods/<period_id>/close")
 @blp.response(200, FiscalPeriodSchema)
-@blp.doc(parameters=[KEY_OPTIONAL])
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def close_fiscal_period(period_id: str):
     """open -> closed, once the period's last day is over (else 409 period_not_ended); from
     then on nothing posts with an effective date inside it (409 period_closed)."""

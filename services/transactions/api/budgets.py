@@ -8,10 +8,10 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, parse_amount, to_minor, validate_amount_for_currency
+from services.common.currency import CurrencyCode
 from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
-from ..currencies import minor_units
 from ..insights.budgets import budget_json, change_limit, create_budget, delete_budget, get_budget, list_budgets
 from ..insights.categories import SLUGS
 from ..insights.spending import spent_by_category
@@ -21,25 +21,22 @@ from .ids import path_id
 
 blp = Blueprint("budgets", __name__, url_prefix="/api/v1", description="Budgets and spending insights.")
 
-_MONTH = re.compile(r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])\Z")
+MONTH_PATTERN = "^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN.replace("$", "\\Z"))
 
 
 class Month(ma.fields.String):
     """`YYYY-MM`, loaded as the month's first day."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": MONTH_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not _MONTH.match(text):
             raise ma.ValidationError("A month as YYYY-MM.")
         return date(int(text[:4]), int(text[5:7]), 1)
-
-
-class Currency(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not re.fullmatch(r"[A-Z]{3}", text) or minor_units(text) is None:
-            raise ma.ValidationError("An ISO 4217 currency code.")
-        return text
 
 
 class BudgetSchema(ma.Schema):
@@ -66,7 +63,7 @@ class BudgetCreateSchema(ma.Schema):
     month = Month(required=True, metadata={"example": "2026-12"})
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(SLUGS))
     limit = AmountString(required=True, metadata={"example": "300.00"})
-    currency = Currency(required=True, metadata={"example": "EUR"})
+    currency = CurrencyCode(required=True)
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _limit_fits_currency(self, data, **_kwargs):
@@ -80,7 +77,7 @@ class BudgetChangeSchema(ma.Schema):
 class InsightsQuerySchema(ma.Schema):
     month = Month(required=True, metadata={"example": "2026-12"})
     account_id = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=100))
-    currency = Currency(load_default="EUR", metadata={"description": "The currency of the totals (default EUR)"})
+    currency = CurrencyCode(load_default="EUR", metadata={"description": "The currency of the totals (default EUR)"})
 
 
 class CategorySpentSchema(ma.Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from services.common.input_rules import WholeNumber
 from services.common.sql import request_session
 
 from ..insights.categories import SLUGS
@@ -38,7 +39,7 @@ class CategoryRuleCreateSchema(ma.Schema):
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(SLUGS))
     description_pattern = ma.fields.String(load_default=None, **PATTERN)
     merchant_pattern = ma.fields.String(load_default=None, **PATTERN)
-    priority = ma.fields.Integer(load_default=0, strict=True, validate=PRIORITY)
+    priority = WholeNumber(load_default=0, validate=PRIORITY)
     active = ma.fields.Boolean(load_default=True, **STRICT_BOOL)
 
 
@@ -46,7 +47,7 @@ class CategoryRuleChangeSchema(ma.Schema):
     category = ma.fields.String(validate=ma.validate.OneOf(SLUGS))
     description_pattern = ma.fields.String(**PATTERN)
     merchant_pattern = ma.fields.String(**PATTERN)
-    priority = ma.fields.Integer(strict=True, validate=PRIORITY)
+    priority = WholeNumber(validate=PRIORITY)
     active = ma.fields.Boolean(**STRICT_BOOL)
 
 

@@ -13,7 +13,7 @@ from ..ledger.external import return_external, settle_external
 from ..ledger.transfers import find_entry
 from .ids import path_id
 from .actors import admin_actor
-from .holds import IDEMPOTENCY_OPTIONAL
+from .idempotent import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
 from .schemas import TransferSchema
 from .serialize import rfc3339, transfer_json
@@ -34,7 +34,7 @@ def settle(transfer_id: str):
         settle_external(session, who, entry_id, request_id=current_request_id())
         return 200, transfer_json(find_entry(session, entry_id)), entry_id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, TransferSchema)
 
 
 @blp.post("/transfers/<transfer_id>/return")
@@ -51,5 +51,5 @@ def return_(transfer_id: str):
         publish(current_app, session, "transfer.posted", transfer_posted(reversal, rfc3339(reversal.created_at)))
         return 200, transfer_json(find_entry(session, entry_id)), entry_id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, TransferSchema)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, parse_amount, to_minor
+from services.common.amounts import AMOUNT_PATTERN, AmountError, parse_amount, to_minor
+from services.common.currency import CurrencyCode
+from services.common.openapi import anchored
 from services.common.service_auth import current_principal, require_role
 from services.common.sql import request_session
 
-from ..books.fees import KINDS, parse_percent, put_fee, schedule
-from ..books.fx import RateError, history_page, parse_rate, put_rate, rates_at
+from ..books.fees import KINDS, PERCENT_PATTERN, parse_percent, put_fee, schedule
+from ..books.fx import RATE_PATTERN, RateError, history_page, parse_rate, put_rate, rates_at
 from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT, decimal_text, rfc3339, utc_now
 from ..currencies import minor_units
 
@@ -18,18 +20,11 @@ blp = Blueprint("fx", __name__, url_prefix="/api/v1", description="FX rates and 
 MOMENT = ma.validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT)
 
 
-def _known(value: str) -> None:
-    if minor_units(value.upper()) is None:
-        raise ma.ValidationError("Unknown ISO 4217 currency.")
-
-
 class FxRateRequestSchema(ma.Schema):
-    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known],
-                            metadata={"example": "EUR"})
-    quote = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known],
-                             metadata={"example": "USD"})
+    base = CurrencyCode(required=True, metadata={"example": "EUR"})
+    quote = CurrencyCode(required=True, metadata={"example": "USD"})
     rate = ma.fields.String(required=True, metadata={
-        "example": "1.0842", "description": "Units of quote per one base: ASCII digits, at most 10 before "
+        "pattern": anchored(RATE_PATTERN), "example": "1.0842", "description": "Units of quote per one base: ASCII digits, at most 10 before "
                                             "and 12 after the point, greater than zero."})
     effective_from = ma.fields.AwareDateTime(load_default=None, validate=MOMENT, metadata={
         "description": "RFC 3339 with offset; default now; may be in the past, at most a year ahead."})
@@ -58,7 +53,7 @@ class FxRateSchema(ma.Schema):
 
 
 class RatesQuerySchema(ma.Schema):
-    base = ma.fields.String(load_default="EUR", validate=[ma.validate.Length(equal=3), _known])
+    base = CurrencyCode(load_default="EUR")
     at = ma.fields.AwareDateTime(load_default=None, validate=MOMENT)
 
 
@@ -69,8 +64,8 @@ class RatesSchema(ma.Schema):
 
 
 class HistoryQuerySchema(ma.Schema):
-    base = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known])
-    quote = ma.fields.String(load_default=None, validate=[ma.validate.Length(equal=3), _known])
+    base = CurrencyCode(required=True)
+    quote = CurrencyCode(load_default=None)
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
     cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
 
@@ -82,11 +77,11 @@ class HistoryPageSchema(ma.Schema):
 
 class FeeRequestSchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
-    percent = ma.fields.String(required=True, metadata={"example": "0.50",
-                                                        "description": "0 to 100, at most 4 decimals."})
-    minimum = ma.fields.String(load_default="0", metadata={"example": "1.00",
-                                                           "description": "An amount in `currency`."})
-    currency = ma.fields.String(required=True, validate=[ma.validate.Length(equal=3), _known])
+    percent = ma.fields.String(required=True, metadata={
+        "example": "0.50", "pattern": anchored(PERCENT_PATTERN), "description": "0 to 100, at most 4 decimals."})
+    minimum = ma.fields.String(load_default="0", metadata={
+        "example": "1.00", "pattern": anchored(AMOUNT_PATTERN), "description": "An amount in `currency`."})
+    currency = CurrencyCode(required=True)
 
     @ma.validates("percent")
     def _percent(self, value, **_kwargs):

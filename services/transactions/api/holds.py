@@ -22,7 +22,7 @@ from ..money import from_minor, to_minor
 from .cursors import decode_after, encode_after
 from .ids import path_id
 from .actors import actor, admin_actor
-from .idempotent import idempotent_write, optional_idempotent_write
+from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, idempotent_write, optional_idempotent_write
 from .schemas import ID, MoneySchema, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
 
@@ -86,8 +86,6 @@ def hold_json(hold: Hold) -> dict:
             "capture_transfer_id": str(hold.capture_entry_id) if hold.capture_entry_id else None}
 
 
-IDEMPOTENCY_REQUIRED = [{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}]
-IDEMPOTENCY_OPTIONAL = [{"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"}}]
 
 
 @blp.post("/holds")
@@ -105,7 +103,7 @@ def create(body):
                            merchant=body["merchant"])
         return 201, hold_json(hold), hold.id
 
-    return idempotent_write(who.name, act)
+    return idempotent_write(who.name, act, HoldSchema)
 
 
 @blp.get("/holds")
@@ -145,7 +143,7 @@ def capture(body, hold_id: str):
         publish(current_app, session, "transfer.posted", transfer_posted(entry, rfc3339(entry.created_at)))
         return 201, {**planned_transfer_json(entry, entry.created_at), "hold_id": str(captured)}, entry.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, TransferSchema)
 
 
 @blp.post("/holds/<hold_id>/release")
@@ -160,6 +158,6 @@ def release(hold_id: str):
         hold = release_hold(session, who, target)
         return 200, hold_json(hold), hold.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, HoldSchema)
 
 

@@ -15,13 +15,17 @@ store error handler answers 503 with Retry-After.
 """
 from __future__ import annotations
 
+import functools
+import re
 import uuid
 from typing import Callable
 
+import marshmallow as ma
 from flask import Response, json, request
 from sqlalchemy.orm import Session
 
 from services.common.db_errors import retry_transient
+from services.common.openapi import idempotency_key
 from services.common.problems import MEDIA_TYPE, Problem, problem_response
 from services.common.sql import request_session
 
@@ -31,17 +35,29 @@ from ..ledger.idempotency import claim, record, request_fingerprint
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 ATTEMPTS = 3
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# For @blp.doc(parameters=...): the header as required_key() reads it.
+IDEMPOTENCY_REQUIRED = [idempotency_key(required=True)]
+IDEMPOTENCY_OPTIONAL = [idempotency_key(required=False)]
 # action(session) -> (status, body, resource id); it runs in the key's transaction.
 Action = Callable[[Session], tuple[int, dict, uuid.UUID | None]]
 
 
-def required_key() -> str:
+def read_key(required: bool) -> str | None:
+    """The request's Idempotency-Key: stripped, 1-255 printable characters (None when absent
+    and not required). services.common.openapi.idempotency_key documents the same rule."""
     key = request.headers.get(HEADER, "").strip()
     if not key:
-        raise Problem(400, "idempotency_key_required", f"Money writes need an {HEADER} header.")
-    if len(key) > 255:
-        raise Problem(400, "idempotency_key_invalid", f"{HEADER} is at most 255 characters.")
+        if required:
+            raise Problem(400, "idempotency_key_required", f"This write needs an {HEADER} header.")
+        return None
+    if len(key) > 255 or _CONTROL.search(key):
+        raise Problem(400, "idempotency_key_invalid", f"{HEADER} is at most 255 printable characters.")
     return key
+
+
+def required_key() -> str:
+    return read_key(required=True)
 
 
 def problem_body(error: LedgerError) -> dict:
@@ -49,11 +65,14 @@ def problem_body(error: LedgerError) -> dict:
     return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra).get_json()
 
 
-def idempotent_write(scope: str, action: Action) -> Response:
+def idempotent_write(scope: str, action: Action, schema: type[ma.Schema]) -> Response:
+    """`schema` is the operation's declared response schema (its @blp.response): a success is
+    dumped through it before it is stored, so the first answer and every replay carry what
+    the document says, byte for byte."""
     key = required_key()
     session = request_session()
     fingerprint = request_fingerprint(request.method, request.path, request.get_json(silent=True) or {})
-    return retry_transient(lambda: _attempt(session, scope, key, fingerprint, action),
+    return retry_transient(lambda: _attempt(session, scope, key, fingerprint, _serialised(action, schema)),
                            attempts=ATTEMPTS, before_retry=session.rollback)
 
 
@@ -81,13 +100,26 @@ def _json(body: dict, status: int, replayed: bool) -> Response:
     return response
 
 
-def optional_idempotent_write(scope: str, action: Action) -> Response:
+def _serialised(action: Action, schema: type[ma.Schema]) -> Action:
+    def run(session: Session):
+        status, body, resource_id = action(session)
+        return status, (_instance(schema).dump(body) if status < 400 else body), resource_id
+    return run
+
+
+@functools.cache
+def _instance(schema: type[ma.Schema]) -> ma.Schema:
+    return schema()
+
+
+def optional_idempotent_write(scope: str, action: Action, schema: type[ma.Schema]) -> Response:
     """State changes (capture, release, settle, return) take an optional Idempotency-Key
     (API.md "State changes"): with one, exactly as idempotent_write; without, the action runs
     once in its own transaction (a refusal answers as the LedgerError handler does)."""
-    if request.headers.get(HEADER, "").strip():
-        return idempotent_write(scope, action)
+    if read_key(required=False):
+        return idempotent_write(scope, action, schema)
     session = request_session()
+    action = _serialised(action, schema)
 
     def attempt() -> Response:
         status, body, _ = action(session)

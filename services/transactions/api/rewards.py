@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common.input_rules import WholeNumber
 from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session
@@ -15,7 +16,7 @@ from ..ledger.events import transfer_posted
 from ..workflows.rewards import PROGRAM, RewardItem, redeem, rewards_of
 from .actors import customer_actor
 from .cursors import decode_after, encode_after
-from .holds import IDEMPOTENCY_REQUIRED
+from .idempotent import IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write
 from .schemas import ID, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
@@ -53,7 +54,7 @@ class RewardsQuerySchema(ma.Schema):
 
 
 class RedeemRequestSchema(ma.Schema):
-    points = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=MAX_POINTS))
+    points = WholeNumber(required=True, validate=ma.validate.Range(min=1, max=MAX_POINTS))
     to_account_id = ID
 
 
@@ -96,5 +97,5 @@ def redeem_points(body):
                   "points_balance": left}
         return 201, answer, entry.id
 
-    return idempotent_write(who.name, act)
+    return idempotent_write(who.name, act, RedemptionSchema)
 

@@ -21,7 +21,7 @@ from ..workflows.execute import post_request
 from .actors import admin_actor
 from .cursors import decode_after, encode_after
 from .ids import path_id
-from .idempotent import optional_idempotent_write
+from .idempotent import IDEMPOTENCY_OPTIONAL, optional_idempotent_write
 from .serialize import review_json, rfc3339
 
 blp = Blueprint("risk", __name__, url_prefix="/api/v1/admin", description="Risk rules and the review queue.")
@@ -131,6 +131,7 @@ def review(review_id: str):
 
 @blp.post("/reviews/<review_id>/approve")
 @blp.response(200, ReviewSchema)
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def approve(review_id: str):
     """Post the held transfer under the id the customer was given (the checks of the moment
     apply: a frozen account or a lack of funds refuse, and the review stays open)."""
@@ -147,11 +148,12 @@ def approve(review_id: str):
                 transfer_posted(entry, rfc3339(entry.created_at), decided.rules))
         return 200, review_json(decided), decided.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, ReviewSchema)
 
 
 @blp.post("/reviews/<review_id>/reject")
 @blp.response(200, ReviewSchema)
+@blp.doc(parameters=IDEMPOTENCY_OPTIONAL)
 def reject(review_id: str):
     """Release the hold; the transfer is `rejected` and never posts."""
     who = admin_actor()
@@ -164,5 +166,5 @@ def reject(review_id: str):
             decided.rules, reason="review_rejected", review_id=str(decided.id)))
         return 200, review_json(decided), decided.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, ReviewSchema)
 

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, parse_amount
-from services.common.input_rules import SafeText
+from services.common.input_rules import SafeText, WholeNumber
 from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
@@ -20,7 +20,7 @@ from ..workflows.schedules import (Run, Schedule, cancel_schedule, change_schedu
 from .cursors import decode_after, encode_after
 from .ids import path_id
 from .actors import actor, customer_actor
-from .holds import IDEMPOTENCY_OPTIONAL
+from .idempotent import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
 from .schemas import ID, DestinationSchema, MoneySchema
 from .serialize import rfc3339
@@ -33,7 +33,7 @@ class RecurrenceSchema(ma.Schema):
     frequency = ma.fields.String(required=True, validate=ma.validate.OneOf(FREQUENCIES))
     start_date = ma.fields.Date(required=True, metadata={"description": "YYYY-MM-DD, today (UTC) or later"})
     end_date = ma.fields.Date(load_default=None, allow_none=True, metadata={"description": "inclusive"})
-    day_of_month = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+    day_of_month = WholeNumber(load_default=None, allow_none=True,
                                      validate=ma.validate.Range(min=1, max=31),
                                      metadata={"description": "monthly only; 29-31 run on the last day of "
                                                               "shorter months"})
@@ -140,7 +140,7 @@ def create(body):
             beneficiary_name=body["beneficiary_name"], **recurrence)
         return 201, schedule_json(schedule), schedule.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, ScheduleSchema)
 
 
 @blp.get("/scheduled-transfers")
@@ -181,7 +181,7 @@ def change(body, schedule_id: str):
         schedule = change_schedule(session, who.customer_id, target, status=body["status"], amount=amount)
         return 200, schedule_json(schedule), schedule.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, ScheduleSchema)
 
 
 @blp.delete("/scheduled-transfers/<schedule_id>")
@@ -196,7 +196,7 @@ def cancel(schedule_id: str):
         schedule = cancel_schedule(session, who.customer_id, target)
         return 200, schedule_json(schedule), schedule.id
 
-    return optional_idempotent_write(who.name, act)
+    return optional_idempotent_write(who.name, act, ScheduleSchema)
 
 
 @blp.get("/scheduled-transfers/<schedule_id>/runs")

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import marshmallow as ma
 
+from services.common.currency import CurrencyCode
 from services.common.amounts import AmountString, validate_amount_for_currency
 from services.common.input_rules import SafeText
 
 from ..books.fx import RateError, parse_rate
 from ..ledger.external import InvalidIban, parse_iban
-from ..currencies import minor_units
 from ..insights.categories import SLUGS
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
@@ -22,21 +22,17 @@ class MoneySchema(ma.Schema):
     than the currency has, greater than zero; checked before any arithmetic."""
 
     amount = AmountString(required=True, metadata={"example": "1250.50"})
-    currency = ma.fields.String(required=True, validate=ma.validate.Length(equal=3),
-                                metadata={"example": "EUR"})
+    currency = CurrencyCode(required=True)
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _amount_fits_currency(self, data, **_kwargs):
         currency = data.get("currency")
         if currency is None:
             return
-        if minor_units(currency.upper()) is None:
-            raise ma.ValidationError("Unknown ISO 4217 currency.", field_name="currency")
-        validate_amount_for_currency({**data, "currency": currency.upper()})
+        validate_amount_for_currency(data)
 
     @ma.post_load
     def _normalise(self, data, **_kwargs):
-        data["currency"] = data["currency"].upper()
         data["amount"] = Decimal(data["amount"])
         return data
 
@@ -168,6 +164,18 @@ class BatchItemSchema(TransferRequestSchema):
 class BatchRequestSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Dict(), required=True, validate=ma.validate.Length(min=1, max=1000))
     notify = ma.fields.Boolean(load_default=True)
+
+
+class BatchItemResultSchema(ma.Schema):
+    index = ma.fields.Integer(metadata={"description": "The item's place in the request, from 0"})
+    status = ma.fields.Integer(metadata={"description": "201 posted, else the problem's status"})
+    body = ma.fields.Dict(metadata={"description": "The transfer (as POST /transfers answers it) or a problem"})
+
+
+class BatchResultSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BatchItemResultSchema))
+    posted = ma.fields.Integer()
+    failed = ma.fields.Integer()
 
 
 class LedgerAccountSchema(ma.Schema):

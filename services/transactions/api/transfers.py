@@ -17,7 +17,7 @@ from ..risk.reviews import review_of_transfer
 from ..workflows.execute import transfer_action
 from .ids import path_id
 from .actors import actor, customer_actor
-from .idempotent import idempotent_write
+from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
 from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
 from .serialize import pending_review_json, planned_transfer_json, rfc3339, transfer_json
 
@@ -35,14 +35,15 @@ def posted(session, entry, external=None):
 @blp.response(201, TransferSchema)
 @blp.alt_response(202, schema=TransferSchema, description="Held for risk review: `status` is `pending_review`, "
                   "the amount on hold (`hold_id`), the rules in `risk.rules`.")
-@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
+@blp.doc(parameters=IDEMPOTENCY_REQUIRED)
 def create_transfer(body):
     """Move money from one of the customer's accounts to another account of this bank
     (`to_account_id`, or `to_iban` of this bank), or to another bank (`to_iban` and
     `beneficiary_name`: 201 `pending` until the bank settles or returns it)."""
     who = customer_actor()
     request_body = {**body, "request_id": current_request_id()}
-    response = idempotent_write(who.name, lambda session: transfer_action(current_app, session, who, request_body))
+    response = idempotent_write(who.name, lambda session: transfer_action(current_app, session, who, request_body),
+                                TransferSchema)
     count_transfer(current_app, response)
     return response
 
@@ -66,6 +67,7 @@ def get_transfer(transfer_id: str):
 @blp.post("/transfers/<transfer_id>/reverse")
 @blp.arguments(ReverseRequestSchema)
 @blp.response(201, TransferSchema)
+@blp.doc(parameters=IDEMPOTENCY_REQUIRED)
 def reverse_transfer(body, transfer_id: str):
     """The rollback: a reversing transfer that moves the money back; both stay in history."""
     who = actor()
@@ -76,5 +78,5 @@ def reverse_transfer(body, transfer_id: str):
                               request_id=current_request_id())
         return posted(session, entry)
 
-    return idempotent_write(who.name, act)
+    return idempotent_write(who.name, act, TransferSchema)
 

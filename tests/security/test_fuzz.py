@@ -1,8 +1,12 @@
 """Schemathesis over the gateway's merged OpenAPI document, as a customer and as an admin.
 
 Every generated request (valid and invalid ones: the generation mode is "all") goes through
-the real gateway to the real services. Two checks, on every response: no 5xx, ever; and any
-4xx/5xx is `application/problem+json` with a stable `code`.
+the real gateway to the real services, and every response meets every schemathesis check
+(`--checks all`: no 5xx, status codes, content types, headers and bodies as the document
+declares them, schema-valid requests accepted and schema-violating ones refused, required
+headers, unsupported methods, authentication not ignored, ...) under the repository's
+schemathesis.toml, the same file the CLI reads; plus our own: any 4xx/5xx is
+`application/problem+json` with a stable `code`.
 
 `make test` runs the short pass (FUZZ_EXAMPLES, default 30, examples per operation and
 role, deterministic so CI is repeatable); `make fuzz` a long randomised one (see the
@@ -12,10 +16,12 @@ end of the run and written to FUZZ_REPORT when that is set.
 from __future__ import annotations
 
 import os
+import tomllib
+from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS, load_all_checks
 
 from .conftest import PROBLEM, FUZZ_TALLY
 
@@ -55,19 +61,27 @@ def fuzz_role(request, fuzz_customer, admin):
     return request.param, (fuzz_customer if request.param == "customer" else admin)
 
 
+CONFIG_FILE = Path(__file__).resolve().parents[2] / "schemathesis.toml"
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
+
+
+def fuzz_config(gateway: str) -> schemathesis.Config:
+    """schemathesis.toml (the rules beyond one schema), with this run's server and volume."""
+    settings = tomllib.loads(CONFIG_FILE.read_text())
+    settings.update({"base-url": gateway, "request-timeout": 30, "suppress-health-check": ["all"],
+                     "phases": {"coverage": {"enabled": COVERAGE}, "stateful": {"enabled": False}}})
+    settings["generation"] = {**settings.get("generation", {}),
+                              "mode": "all", "max-examples": EXAMPLES, "database": "none",
+                              "deterministic": not RANDOM,
+                              # Our token on every case: the 401 paths have their own tests (test_tokens.py).
+                              "with-security-parameters": False}
+    return schemathesis.Config.from_dict(settings)
+
+
 @pytest.fixture(scope="module")
 def fuzz_schema(gateway, fuzz_role):
-    role, person = fuzz_role
-    config = schemathesis.Config.from_dict({
-        "base-url": gateway,
-        "request-timeout": 30,
-        "suppress-health-check": ["all"],
-        "generation": {"mode": "all", "max-examples": EXAMPLES, "database": "none",
-                       "deterministic": not RANDOM,
-                       # Our token on every case: the 401 paths have their own tests (test_tokens.py).
-                       "with-security-parameters": False},
-        "phases": {"coverage": {"enabled": COVERAGE}, "stateful": {"enabled": False}},
-    })
+    config = fuzz_config(gateway)
     schema = schemathesis.openapi.from_url(gateway + "/api/v1/openapi.json", config=config, timeout=30)
     assert "x-degraded" not in schema.raw_schema, "a service's OpenAPI was missing from the merged document"
     return schema
@@ -86,13 +100,13 @@ if os.environ.get("FUZZ_PATHS"):
 
 
 @schema.parametrize()
-def test_no_server_error_and_every_error_is_a_problem(case, fuzz_role, suite):
+def test_every_check_and_every_error_is_a_problem(case, fuzz_role, suite):
     role, person = fuzz_role
     _aim(case, person.fuzz_ids)
     # The token is fetched per case: a long run outlives one access token (15 minutes).
     response = case.call(headers={"Authorization": f"Bearer {person.fresh_token()}"})
     FUZZ_TALLY.record(role, case, response, suite.log_dir)
-    case.validate_response(response, checks=[not_a_server_error, problem_details])
+    case.validate_response(response, checks=[*ALL_CHECKS, problem_details])
 
 
 def _aim(case, ids: dict[str, str]) -> None:

@@ -87,6 +87,12 @@ class EmbeddedPostgres:
         }
         if not self.durable:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+        self.configure(settings)
+
+    def configure(self, settings: dict[str, str]) -> None:
+        """Append settings (values already quoted for postgresql.conf) to postgresql.auto.conf;
+        the last line for a key wins, so this also overrides what init wrote. Takes effect at
+        the next start."""
         with open(self.data_dir / "postgresql.auto.conf", "a") as conf:
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import marshmallow as ma
 
 from .currency import minor_units
+from .openapi import anchored
 
 # re.ASCII: `[0-9]` only ever means the ten ASCII digits; fullmatch: nothing around them.
 AMOUNT_PATTERN = re.compile(r"[0-9]{1,12}(\.[0-9]+)?", re.ASCII)
@@ -82,7 +83,7 @@ class AmountString(ma.fields.String):
     document carries the shape rule as its pattern."""
 
     def __init__(self, **kwargs):
-        kwargs["metadata"] = {"pattern": "^(?:" + AMOUNT_PATTERN.pattern + ")$", **kwargs.get("metadata", {})}
+        kwargs["metadata"] = {"pattern": anchored(AMOUNT_PATTERN), **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -35,6 +35,12 @@ def quantum(code: str) -> Decimal:
 
 # Every code minor_units() knows, for the OpenAPI document's `enum`.
 CURRENCY_CODES = sorted(c.code for c in Currency if c.exponent is not None)
+_KNOWN = frozenset(CURRENCY_CODES)
+
+
+def is_currency_code(value: str) -> bool:
+    """An ISO 4217 code with minor units, exactly as written (capitals)."""
+    return value in _KNOWN
 
 
 class CurrencyCode(ma.fields.String):
@@ -46,6 +52,6 @@ class CurrencyCode(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if text not in CURRENCY_CODES:
+        if not is_currency_code(text):
             raise ma.ValidationError("Unknown ISO 4217 currency.")
         return text

@@ -9,7 +9,7 @@ from functools import lru_cache
 import langcodes
 from marshmallow import ValidationError
 
-from services.common.currency import minor_units
+from services.common.currency import is_currency_code
 
 # langcodes also accepts `en_US` and grandfathered `i-` tags; BCP 47 as clients send it does not.
 LANGUAGE_PATTERN = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}$"
@@ -46,7 +46,7 @@ def timezone_name(value: str) -> str:
 
 
 def currency_code(value: str) -> str:
-    if not (len(value) == 3 and value.isupper() and minor_units(value) is not None):
+    if not is_currency_code(value):
         raise ValidationError(f"Not an ISO 4217 currency code: {value!r}.")
     return value
 

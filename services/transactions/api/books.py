@@ -3,13 +3,12 @@ fiscal periods. Creating a journal entry takes an Idempotency-Key (required); po
 voiding and closing a period accept one."""
 from __future__ import annotations
 
-
 import marshmallow as ma
 from flask import Response, json, request
 from flask_smorest import Blueprint
 
-from services.common.currency import CurrencyCode
 from services.common.amounts import AmountError, AmountString, parse_amount, to_minor
+from services.common.currency import CurrencyCode
 from services.common.db_errors import retry_transient
 from services.common.input_rules import SafeText
 from services.common.problems import MEDIA_TYPE, Problem
@@ -25,7 +24,6 @@ from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, read_key
 
 blp = Blueprint("books", __name__, url_prefix="/api/v1/admin", description="The bank's books.")
-
 
 
 # -- schemas -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from flask import request
 from services.common.app_factory import create_service_app
 from services.common.health import add_readiness_check
 from services.common.problems import Problem
+from services.common.tracing import untrusted_trace_headers
 
 from . import auth, dashboard, dead_letters
 from .openapi import init_docs
@@ -27,6 +28,8 @@ PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def create_app(config: Mapping[str, Any] | None = None):
     app, api = create_service_app("gateway", SETTINGS, config, internal_guard=False, title="FinovaBank gateway")
     init_path_hygiene(app)  # first of the gateway's own checks: before limits and authentication
+    # Each public request starts its own trace: a client's trace headers are dropped.
+    app.wsgi_app = untrusted_trace_headers(app.wsgi_app)
     routes = RouteTable.from_pairs(app.config["GATEWAY_ROUTES"])
     upstreams = build_upstreams(app.config)
     app.extensions["upstreams"] = upstreams

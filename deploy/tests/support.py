@@ -5,6 +5,7 @@ Everything here reads files only; nothing talks to a Docker engine (there is non
 from __future__ import annotations
 
 import ast
+import functools
 import fnmatch
 import glob
 import os
@@ -566,8 +567,8 @@ def _guarded_imports(tree: ast.AST) -> set[int]:
 
 
 def third_party_imports(root: Path, guarded: bool = True) -> set[str]:
-    """Top-level names of non-first-party, non-stdlib modules imported by files under root;
-    guarded=False leaves out imports made optional by a try/except ImportError around them."""
+    """Names of non-first-party, non-stdlib modules imported by files under root, as written
+    (dotted); guarded=False leaves out imports made optional by a try/except ImportError."""
     import sys
     names: set[str] = set()
     for path in root.rglob("*.py"):
@@ -577,16 +578,52 @@ def third_party_imports(root: Path, guarded: bool = True) -> set[str]:
             if id(node) in optional:
                 continue
             if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
+                names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                names.add(node.module.split(".")[0])
-    return {n for n in names if n not in FIRST_PARTY and n not in sys.stdlib_module_names
-            and n != "__future__"}
+                # `from opentelemetry import trace` imports the submodule opentelemetry.trace.
+                names.update(_imported_from(node.module, alias.name) for alias in node.names)
+    return {n for n in names if n.split(".")[0] not in FIRST_PARTY
+            and n.split(".")[0] not in sys.stdlib_module_names and n != "__future__"}
+
+
+def _imported_from(module: str, name: str) -> str:
+    """`module.name` when that is a module of its own, else `module`."""
+    import importlib.util
+    try:
+        return f"{module}.{name}" if importlib.util.find_spec(f"{module}.{name}") else module
+    except (ImportError, ValueError):
+        return module
 
 
 def distributions_of(module: str) -> set[str]:
+    """The distributions an import of `module` (dotted) needs. A top-level name several
+    distributions share (a namespace package: opentelemetry) is narrowed to the distribution
+    whose files hold the module itself."""
     from importlib.metadata import packages_distributions
-    return {normalise(d) for d in packages_distributions().get(module, [])}
+    top = module.split(".")[0]
+    candidates = {normalise(d) for d in packages_distributions().get(top, [])}
+    if len(candidates) <= 1 or module == top:
+        return candidates
+    holder = _distribution_holding(module)
+    return {holder} if holder else candidates
+
+
+@functools.lru_cache(maxsize=None)
+def _distribution_holding(module: str) -> str | None:
+    import importlib.util
+    from importlib.metadata import distributions
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    origin = Path(spec.origin).resolve()
+    for distribution in distributions():
+        for file in distribution.files or ():
+            if Path(distribution.locate_file(file)).resolve() == origin:
+                return normalise(distribution.metadata["Name"])
+    return None
 
 
 def distribution_of_command(command: str) -> set[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
 from services.common.app_factory import create_service_app
 from services.common.config import Setting, as_bool, as_positive_float, as_positive_int, as_url
 from services.common.events_api import events_blueprint
@@ -55,7 +57,7 @@ SETTINGS = [
 
 
 def create_app(config: Mapping[str, Any] | None = None):
-    app, api = create_service_app("accounts", SETTINGS, config)
+    app, api = create_service_app("accounts", SETTINGS, config, instrumentors=(PsycopgInstrumentor,))
     init_sql(app, app.config["DATABASE_URL"])
     install_rls_scoping(app.extensions["sql_sessions"])
     init_outbox(app, outbox_events, EVENT_ROUTES,

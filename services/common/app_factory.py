@@ -1,4 +1,5 @@
-"""Service defaults: one call gives a service config, logs, errors, health, metrics and auth.
+"""Service defaults: one call gives a service config, logs, tracing, errors, health, metrics
+and auth.
 
 `create_service_app` is to our services what eShop's ServiceDefaults is to theirs; a
 service's own `create_app` adds its store and blueprints and nothing else.
@@ -20,10 +21,14 @@ from .openapi import ProblemApi
 from .problems import init_problems
 from .request_id import init_request_id
 from .service_auth import install_internal_guard
+from .tracing import init_tracing
 
 
 def create_service_app(name: str, settings: list[Setting], config: Mapping[str, Any] | None,
-                       *, internal_guard: bool = True, title: str | None = None) -> tuple[Flask, Api]:
+                       *, internal_guard: bool = True, title: str | None = None,
+                       instrumentors: tuple = ()) -> tuple[Flask, Api]:
+    """`instrumentors`: the OpenTelemetry instrumentation classes of the app's own store
+    (services/common/tracing.py); every app gets Flask's and requests'."""
     app = Flask(name)
     values = load_settings(COMMON_SETTINGS + settings, config)
     app.config.update(values)
@@ -37,6 +42,7 @@ def create_service_app(name: str, settings: list[Setting], config: Mapping[str, 
         JSON_SORT_KEYS=False,
     )
     configure_logging(name, app.config["LOG_LEVEL"])
+    init_tracing(app, name, instrumentors)
     init_request_id(app)
     if app.config["ACCESS_LOG"]:
         init_access_log(app)

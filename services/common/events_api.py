@@ -20,6 +20,7 @@ from flask_smorest import Blueprint
 from .outbox import DUPLICATE, MAX_BATCH, PROCESSED, REJECTED, RETRY, RejectEvent, RetryLater
 from .problems import Problem, flatten_messages
 from .service_auth import current_principal
+from .tracing import TRACEPARENT_PATTERN, TRACESTATE_MAX_LENGTH, consuming
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class EventEnvelopeSchema(ma.Schema):
     source = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     occurred_at = ma.fields.String(required=True)
     data = ma.fields.Dict(required=True)
+    # W3C trace context of the publishing request (CloudEvents' distributed-tracing extension).
+    traceparent = ma.fields.String(validate=ma.validate.Regexp(TRACEPARENT_PATTERN))
+    tracestate = ma.fields.String(validate=ma.validate.Length(max=TRACESTATE_MAX_LENGTH))
 
 
 class EventBatchSchema(ma.Schema):
@@ -75,7 +79,8 @@ def receive_one(receive: Receiver, raw: Any) -> dict[str, Any]:
                 "detail": "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())}
     event_id = envelope["id"] = str(envelope["id"])
     try:
-        applied = receive(envelope)
+        with consuming(envelope):
+            applied = receive(envelope)
     except RetryLater as exc:
         return {"id": event_id, "status": RETRY, "detail": str(exc) or "retry later"}
     except RejectEvent as exc:
@@ -113,7 +118,8 @@ def events_blueprint(receive: Receiver, batch_scope: BatchScope | None = None) -
         envelope = _load(EventEnvelopeSchema(), body)
         envelope["id"] = str(envelope["id"])
         try:
-            applied = receive(envelope)
+            with consuming(envelope):
+                applied = receive(envelope)
         except RetryLater as exc:
             raise Problem(409, "retry_later", str(exc) or "Not applied now: send it again later.") from None
         except RejectEvent as exc:

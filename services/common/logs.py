@@ -1,4 +1,5 @@
-"""JSON logs on stderr, each line carrying the service name and the current request id."""
+"""JSON logs on stderr, each line carrying the service name, the current request id and the
+current trace and span ids (services/common/tracing.py; null outside a trace)."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,7 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 from .request_id import current_request_id
+from .tracing import current_ids
 
 
 class _ContextFilter(logging.Filter):
@@ -17,6 +19,7 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
         record.request_id = current_request_id()
+        record.trace_id, record.span_id = current_ids()
         return True
 
 
@@ -25,7 +28,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s %(trace_id)s %(span_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     )

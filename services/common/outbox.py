@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from .http_client import ServiceClient
+from .tracing import delivering, trace_fields
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,10 @@ class Outbox:
             log.warning("event has no subscribers", extra={"event_type": event_type})
         now = datetime.now(timezone.utc)
         key = aggregate_key(data)
+        # The publishing request's trace goes with the event (services/common/tracing.py).
+        trace = trace_fields()
         for destination in destinations:
-            body = envelope(event_id, event_type, self.source, now, data)
+            body = {**envelope(event_id, event_type, self.source, now, data), **trace}
             session.execute(insert(self.table).values(
                 event_id=event_id, event_type=event_type, destination=destination, payload=body,
                 aggregate_key=key))
@@ -253,8 +256,10 @@ class OutboxRelay:
         client = self.outbox.clients.get(destination)
         if client is None:
             return every(f"no client for destination {destination!r}")
+        payloads = [row.payload for row in rows]
         try:
-            response = client.post(EVENTS_PATH, json={"events": [row.payload for row in rows]})
+            with delivering(destination, payloads):
+                response = client.post(EVENTS_PATH, json={"events": payloads})
         except requests.RequestException as exc:
             return every(f"{type(exc).__name__}: {exc}")
         if not 200 <= response.status_code < 300:

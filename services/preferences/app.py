@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
 from services.common.app_factory import create_service_app
 from services.common.config import Setting, as_url
 from services.common.events_api import events_blueprint
@@ -22,7 +24,7 @@ SETTINGS = [
 
 
 def create_app(config: Mapping[str, Any] | None = None):
-    app, api = create_service_app("preferences", SETTINGS, config)
+    app, api = create_service_app("preferences", SETTINGS, config, instrumentors=(PymongoInstrumentor,))
     db = init_mongo(app, app.config["MONGO_URL"], app.config["MONGO_DB"])
     init_error_handlers(app)
     api.register_blueprint(reference.blp)

@@ -6,6 +6,8 @@ from typing import Any, Mapping
 
 from sqlalchemy.exc import IntegrityError
 
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
 from services.common.app_factory import create_service_app
 from services.common.config import Setting, as_bool, as_positive_float, as_url
 from services.common.events_api import events_blueprint
@@ -60,7 +62,7 @@ SETTINGS = [
 
 
 def create_app(config: Mapping[str, Any] | None = None):
-    app, api = create_service_app("transactions", SETTINGS, config)
+    app, api = create_service_app("transactions", SETTINGS, config, instrumentors=(PsycopgInstrumentor,))
     init_sql(app, app.config["DATABASE_URL"])
     init_read_replica(app, app.config["READ_DATABASE_URL"])
     init_outbox(app, outbox_events, EVENT_ROUTES,

@@ -258,3 +258,19 @@ def test_the_database_keeps_runs_and_schedules(client, funded, owner_engines):
         with pytest.raises(DBAPIError):
             with owner_engines["transactions"].begin() as connection:
                 connection.execute(text(statement), {"id": schedule_id})
+
+
+def test_the_runners_results_and_overdue_schedules_are_metrics(client, funded, transactions_app, owner_engines):
+    from .test_metrics import metric
+    alice, bob = funded
+    assert metric(client, 'scheduled_runs_last_day{code="",status="failed"}') == 0
+    schedule = _create(client, "alice", alice, bob, amount="60.00").get_json()
+    _run(transactions_app, TODAY + timedelta(days=1))  # today's run posts, tomorrow's is refused
+    assert metric(client, 'scheduled_runs_last_day{code="",status="posted"}') == 1
+    assert metric(client, 'scheduled_runs_last_day{code="insufficient_funds",status="failed"}') == 1
+    assert metric(client, "scheduled_transfers_overdue") == 0
+    # A runner that stopped running: the schedule's next run date is already behind us.
+    with owner_engines["transactions"].begin() as connection:
+        connection.execute(text("UPDATE scheduled_transfers SET next_run_date = current_date - 2 WHERE id = :id"),
+                           {"id": schedule["id"]})
+    assert metric(client, "scheduled_transfers_overdue") == 1

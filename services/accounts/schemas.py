@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from services.common.amounts import AmountString
 from services.common.currency import CurrencyCode
-from services.common.input_rules import SafeText
+from services.common.input_rules import SafeText, StrictRegexp
 
 from .account_types import ACCOUNT_TYPES
 from .passwords import MAX_LENGTH, MIN_LENGTH
@@ -27,9 +27,9 @@ class RegisterSchema(ma.Schema):
     password = ma.fields.String(required=True, metadata={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH})
     full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = ma.fields.String(load_default=None, allow_none=True,
-                             validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$", error="E.164 format, e.g. +441632960961"))
+                             validate=StrictRegexp(r"^\+[1-9][0-9]{6,14}$", error="E.164 format, e.g. +441632960961"))
     national_id = ma.fields.String(load_default=None, allow_none=True,
-                                   validate=validate.Regexp(r"^[A-Za-z0-9-]{4,32}$", error="4 to 32 letters, digits or -"))
+                                   validate=StrictRegexp(r"^[A-Za-z0-9-]{4,32}$", error="4 to 32 letters, digits or -"))
 
 
 class CustomerSchema(ma.Schema):
@@ -112,7 +112,7 @@ class AuditPageSchema(ma.Schema):
 
 # The gateway's refresh tokens ("frt_" + 256 bits in URL-safe base64), passed raw: only
 # the accounts service hashes them, so nothing that reads its database can forge a session.
-_REFRESH_TOKEN = validate.Regexp(r"^frt_[A-Za-z0-9_-]{43}$", error="A refresh token from this API.")
+_REFRESH_TOKEN = StrictRegexp(r"^frt_[A-Za-z0-9_-]{43}$", error="A refresh token from this API.")
 
 
 class InternalLoginSchema(ma.Schema):

@@ -20,6 +20,8 @@ from flask_smorest import Blueprint
 from .outbox import DUPLICATE, MAX_BATCH, PROCESSED, REJECTED, RETRY, RejectEvent, RetryLater
 from .problems import Problem, flatten_messages
 from .service_auth import current_principal
+from .input_rules import StrictRegexp
+from .openapi import anchored
 from .tracing import TRACEPARENT_PATTERN, TRACESTATE_MAX_LENGTH, consuming
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class EventEnvelopeSchema(ma.Schema):
     occurred_at = ma.fields.String(required=True)
     data = ma.fields.Dict(required=True)
     # W3C trace context of the publishing request (CloudEvents' distributed-tracing extension).
-    traceparent = ma.fields.String(validate=ma.validate.Regexp(TRACEPARENT_PATTERN))
+    traceparent = ma.fields.String(validate=StrictRegexp(anchored(TRACEPARENT_PATTERN)))
     tracestate = ma.fields.String(validate=ma.validate.Length(max=TRACESTATE_MAX_LENGTH))
 
 

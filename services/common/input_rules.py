@@ -131,3 +131,18 @@ class WholeNumber(ma.fields.Integer):
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
             value = int(value)
         return super()._validated(value)
+
+
+class StrictRegexp(ma.validate.Regexp):
+    """marshmallow's Regexp for a pattern written as OpenAPI takes it (ECMA-262, `^...$`), so
+    the document shows it as it is, but matched to the very end: Python's `$` also matches
+    before a final newline, which would let "+441632960961\\n" through."""
+
+    def __init__(self, pattern: str, error: str | None = None):
+        super().__init__(pattern, error=error)
+        self._whole = re.compile(f"(?:{pattern})\\Z")
+
+    def __call__(self, value: str) -> str:
+        if self._whole.match(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value

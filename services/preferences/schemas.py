@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from services.common.currency import CURRENCY_CODES
+from services.common.input_rules import StrictRegexp
 
 from . import validators
 from .input_guard import unsafe_keys, unstorable_text
@@ -18,7 +19,7 @@ DATE_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY")
 WIDGETS = ("accounts", "recent_transactions", "notifications", "budgets",
            "spending_by_category", "exchange_rates", "scheduled_transfers")
 CHANNELS = ("email", "sms", "push")
-_HH_MM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z", error="Must be a time as HH:MM.")
+_HH_MM = StrictRegexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Must be a time as HH:MM.")
 
 
 class Checked(fields.String):
@@ -76,7 +77,7 @@ def _channel(name: str, address_pattern: str, example: str) -> type[ma.Schema]:
     return ma.Schema.from_dict({
         "address": fields.String(allow_none=True, validate=[
             validate.Length(max=254),
-            validate.Regexp(address_pattern, error=f"Must look like {example}.")]),
+            StrictRegexp(address_pattern, error=f"Must look like {example}.")]),
         "verified": fields.Boolean(metadata={
             "description": "Set by address verification; ignored on input, reset when the "
                            "address changes."}),
@@ -84,10 +85,10 @@ def _channel(name: str, address_pattern: str, example: str) -> type[ma.Schema]:
 
 
 class ChannelsSchema(ma.Schema):
-    email = fields.Nested(_channel("EmailChannel", r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z",
+    email = fields.Nested(_channel("EmailChannel", r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                                    "name@example.com"))
-    sms = fields.Nested(_channel("SmsChannel", r"^\+[1-9][0-9]{6,14}\Z", "+4915112345678 (E.164)"))
-    push = fields.Nested(_channel("PushChannel", r"^[A-Za-z0-9:_\-]{8,254}\Z", "a device token"))
+    sms = fields.Nested(_channel("SmsChannel", r"^\+[1-9][0-9]{6,14}$", "+4915112345678 (E.164)"))
+    push = fields.Nested(_channel("PushChannel", r"^[A-Za-z0-9:_\-]{8,254}$", "a device token"))
 
 
 _CHANNEL_LIST = fields.List(fields.String(validate=validate.OneOf(CHANNELS)),

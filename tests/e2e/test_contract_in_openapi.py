@@ -44,3 +44,29 @@ def test_every_operation_of_the_contract_is_in_the_merged_openapi(gateway):  # n
               if method in ("get", "post", "put", "patch", "delete")}
     missing = sorted(contract_operations() - served)
     assert not missing, f"in docs/api.md but not in the OpenAPI document: {missing}"
+
+
+# Python-only regular expression syntax: OpenAPI's patterns are ECMA-262, where \Z and \A are
+# not anchors, (?P<...>) is not a group and inline flags do not exist, so a client's generated
+# validator would refuse (or wrongly accept) what the service does.
+PYTHON_ONLY_SYNTAX = re.compile(r"\\[AZ]|\(\?P[<=]|\(\?[aiLmsux]+\)")
+
+
+def _patterns(node, where=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield where, value
+            else:
+                yield from _patterns(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _patterns(value, f"{where}/{index}")
+
+
+def test_every_pattern_in_the_merged_openapi_is_ecma_262(gateway):  # noqa: F811
+    document = requests.get(gateway + "/api/v1/openapi.json", timeout=10).json()
+    patterns = list(_patterns(document))
+    assert len(patterns) >= 10
+    python_only = [(where, pattern) for where, pattern in patterns if PYTHON_ONLY_SYNTAX.search(pattern)]
+    assert not python_only, python_only

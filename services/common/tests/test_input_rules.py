@@ -94,3 +94,22 @@ def test_free_text_refuses_control_characters(client, name):
 def test_clean_input_passes(client):
     response = post(client, json.dumps({"name": "Café – ok ✓", "tags": ["a"]}).encode())
     assert response.status_code == 201 and response.get_json()["name"] == "Café – ok ✓"
+
+
+def test_a_strict_regexp_shows_its_ecma_pattern_and_refuses_a_final_newline():
+    from apispec import APISpec
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    from services.common.input_rules import StrictRegexp
+
+    class Phone(ma.Schema):
+        phone = ma.fields.String(validate=StrictRegexp(r"^\+[1-9][0-9]{6,14}$", error="E.164"))
+
+    assert Phone().load({"phone": "+441632960961"}) == {"phone": "+441632960961"}
+    for bad in ("+441632960961\n", "+44163296096x", "441632960961"):
+        with pytest.raises(ma.ValidationError) as refused:
+            Phone().load({"phone": bad})
+        assert refused.value.messages == {"phone": ["E.164"]}
+    spec = APISpec("t", "1", "3.1.0", plugins=[MarshmallowPlugin()])
+    spec.components.schema("Phone", schema=Phone)
+    assert spec.to_dict()["components"]["schemas"]["Phone"]["properties"]["phone"]["pattern"] == r"^\+[1-9][0-9]{6,14}$"

@@ -2,7 +2,8 @@
 
 `init_tracing` (called by the app factory) sets up, once per process:
 - a tracer provider named after the service (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
-  add to it), sampled as OTEL_TRACES_SAMPLER says (the SDK's default: parent-based, always on);
+  add to it), sampled as OTEL_TRACES_SAMPLER says (unset: parent-based, always on when
+  spans are exported, always off when they are not, see _default_sampler);
 - the exporter OTEL_TRACES_EXPORTER names: `none` (the default, so a laptop sends nothing),
   `otlp` (OTLP over HTTP; the SDK reads OTEL_EXPORTER_OTLP_ENDPOINT, headers, timeout and
   compression) or `console`; spans leave in batches from a background thread
@@ -13,8 +14,8 @@
   (a span per statement, its text but never its parameters), pymongo for preferences (a span
   per command). Statements are traced at the driver: the SQLAlchemy instrumentation declares
   SQLAlchemy < 2.1 and imports its asyncio module, which 2.1 only loads with greenlet.
-Ids are made even when nothing is exported, so every log line carries the trace and span
-ids (services/common/logs.py) and a trace can be asked for by id later. OTEL_SDK_DISABLED=true
+Ids are made even when nothing is exported or a trace is not sampled, so every log line
+carries the trace and span ids (services/common/logs.py) and the W3C context still flows. OTEL_SDK_DISABLED=true
 turns all of it off.
 
 Events carry the trace across the outbox: `Outbox.publish` stores the publishing request's
@@ -41,8 +42,7 @@ log = logging.getLogger(__name__)
 
 TRACE_FIELDS = ("traceparent", "tracestate")
 # W3C Trace Context, version 00 and future versions (which parsers must read as 00).
-# Anchored at the end by \Z (not $, which lets a trailing newline through), for re.match users.
-TRACEPARENT_PATTERN = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
+TRACEPARENT_PATTERN = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")  # fullmatch
 TRACESTATE_MAX_LENGTH = 512
 # Probes and scrapes would be most of the spans and tell nothing.
 EXCLUDED_URLS = "healthz,readyz,metrics"
@@ -81,11 +81,22 @@ def _setup_process(service: str) -> None:
 
         # OTEL_SERVICE_NAME, when set, wins over the app's name (the SDK merges it last).
         resource = Resource.create({"service.name": service, "service.namespace": "finovabank"})
-        provider = TracerProvider(resource=resource)
         processor = _span_processor(os.environ.get("OTEL_TRACES_EXPORTER", "none"))
+        provider = TracerProvider(resource=resource, sampler=_default_sampler(processor is not None))
         if processor is not None:
             provider.add_span_processor(processor)
         trace.set_tracer_provider(provider)
+
+
+def _default_sampler(exporting: bool):
+    """OTEL_TRACES_SAMPLER's when set (None: the SDK reads it); else, with nothing to export
+    to, parent-based always-off: spans still get ids (logs, traceparent) but record nothing.
+    A recorded span per statement costs the ledger ~10 ms of CPU per transfer
+    (docs/benchmarks.md, "Tracing"), too much to spend on spans nobody keeps."""
+    if exporting or os.environ.get("OTEL_TRACES_SAMPLER"):
+        return None
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+    return ParentBased(ALWAYS_OFF)
 
 
 def _span_processor(exporter_name: str):

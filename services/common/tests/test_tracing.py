@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -13,17 +14,19 @@ from services.common import tracing
 from services.common.logs import configure_logging
 
 
-@pytest.fixture(scope="module")
-def exported():
-    tracing._setup_process("tests")
+@pytest.fixture
+def exported(monkeypatch):
+    """tracing's spans from a provider of the test's own that records every span (the
+    process's provider, set once by the first app, records nothing without an exporter)."""
     exporter = InMemorySpanExporter()
-    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "tracer", lambda: provider.get_tracer("tests"))
     return exporter
 
 
 @pytest.fixture
 def spans(exported):
-    exported.clear()
     return exported
 
 
@@ -95,6 +98,19 @@ def test_the_edge_drops_a_clients_trace_headers():
     tracing.untrusted_trace_headers(app)({"HTTP_TRACEPARENT": "00-x", "HTTP_TRACESTATE": "a=b",
                                           "HTTP_BAGGAGE": "k=v", "HTTP_X_REQUEST_ID": "r1"}, None)
     assert seen == {"HTTP_X_REQUEST_ID": "r1"}
+
+
+def test_without_an_exporter_spans_get_ids_but_record_nothing(monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    provider = TracerProvider(sampler=tracing._default_sampler(exporting=False))
+    with provider.get_tracer("tests").start_as_current_span("request") as span:
+        assert not span.is_recording()
+        assert tracing.current_ids()[0] is not None
+        flags = int(tracing.trace_fields()["traceparent"].rsplit("-", 1)[1], 16)
+        assert flags & 1 == 0  # propagated, marked not sampled
+    assert tracing._default_sampler(exporting=True) is None             # the SDK's: always on
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    assert tracing._default_sampler(exporting=False) is None            # the environment decides
 
 
 def test_the_exporter_is_chosen_by_the_environment():

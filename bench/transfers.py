@@ -149,6 +149,12 @@ def drive(clients: list[Client], owned: list[list[str]], everyone: list[str], se
     return latencies, statuses, seconds, sent[0]
 
 
+def wal_position(admin_url: str) -> int:
+    """The server's current WAL position, in bytes."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        return int(connection.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
+
+
 def pgbench(admin_url: str, clients: int, seconds: int, scale: int = 10) -> str:
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS bench_pgbench")
@@ -211,7 +217,9 @@ def main() -> None:
             pg_statements.enable(stores.pg_admin_url)
             pg_statements.reset(stores.pg_admin_url)
         cpu_before = cpu_by_group(roots)
+        wal_before = wal_position(stores.pg_admin_url)
         latencies, statuses, seconds, sent = drive(clients, mine, everyone, args.seconds, args.warmup)
+        wal_after = wal_position(stores.pg_admin_url)
         cpu_after = cpu_by_group(roots)
         posted = statuses.get(201, 0)
         route = "straight to the transactions service" if args.direct else "through the gateway"
@@ -221,6 +229,10 @@ def main() -> None:
         if latencies:
             print(f"  latency {fmt(percentiles(latencies))}")
         print(f"  {cpu_report(cpu_before, cpu_after, sent)} ({sent} requests, warm-up included)")
+        # The server's WAL (all four databases, the suite's outbox and inbox rows included): the
+        # figure the point-in-time recovery's replay is sized by (docs/operations.md, RPO and RTO).
+        print(f"  WAL written: {(wal_after - wal_before) / max(sent, 1):,.0f} bytes per request "
+              f"({(wal_after - wal_before) / 1e6:,.1f} MB)")
         if args.statements:
             print("  " + pg_statements.report(stores.pg_admin_url, databases["transactions"].database, sent))
         check = admin.http.get(gateway + "/api/v1/admin/ledger-check?run=now", timeout=600).json()

@@ -59,10 +59,11 @@ from typing import Iterator
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.common.amounts import currency_places, to_minor
+
 from .ledger.accounts import ensure_settlement_account
 from .ledger.integrity import Violation, check_ledger
 from .ledger.partitions import create_months
-from .money import exponent, to_minor
 from .insights.spending import BACKFILL_SPENDING
 from .risk.facts import BACKFILL_PAYEES
 
@@ -241,7 +242,7 @@ class _Book:
         self.balance = [0] * len(self.ids)
         self.postings = [0] * len(self.ids)
         self.settlement = {currency: self.active + i for i, currency in enumerate(settlement)}
-        self.scale = {currency: 10 ** exponent(currency) for currency in settlement}
+        self.scale = {currency: 10 ** currency_places(currency) for currency in settlement}
         self.peers: dict[str, list[int]] = {}  # accounts that can send each other money
         for index in range(self.active):
             self.peers.setdefault(self.currency[index], []).append(index)

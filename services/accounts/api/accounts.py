@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from services.common.amounts import format_amount
 from services.common.openapi import if_match, problem_alt
 from services.common.problems import Problem
 
 from ..domain import accounts
 from ..models import BankAccount
-from ..money import format_amount
 from ..pagination import decode_keyset, encode_cursor
 from ..schemas import AccountPageSchema, AccountSchema, OpenAccountSchema, PageArgsSchema, RenameAccountSchema
 from .context import customer_actor, customer_session, emitter

@@ -15,9 +15,10 @@ from typing import Callable, Protocol
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from services.common.amounts import format_amount
+
 from ..account_types import CREDIT_NEEDS_KYC, MAX_OPEN_ACCOUNTS, OPEN_WITHOUT_KYC, OPENING_OVERDRAFT_LIMIT
 from ..models import BankAccount, Customer
-from ..money import format_amount
 from ..numbers import DEFAULT_SORT_CODE, next_account_number
 from . import audit
 from .errors import AccountClosed, AccountFrozen, AccountLimitReached, KycRequired, NotFound, StaleVersion

@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from services.common.amounts import to_minor
 from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 from services.common.problems import flatten_messages
@@ -15,7 +16,6 @@ from ..ledger.batch import BatchItem, post_batch
 from ..ledger.errors import STATUS, LedgerError
 from ..ledger.events import transfer_posted
 from ..ledger.transfers import post_deposit
-from ..money import to_minor
 from .actors import admin_actor
 from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
 from .schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema

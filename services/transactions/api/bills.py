@@ -9,13 +9,12 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.currency import CurrencyCode
 from services.common.input_rules import SafeText, WholeNumber
 from services.common.problems import Problem
 from services.common.sql import read_session
 
-from ..money import from_minor, to_minor
 from ..workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
 from .ids import path_id
 from .actors import customer_actor

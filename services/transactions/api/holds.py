@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.input_rules import SafeText
 from services.common.outbox_wiring import publish
 from services.common.problems import Problem
@@ -18,7 +18,6 @@ from services.common.sql import read_session, request_session
 
 from ..ledger.events import transfer_posted
 from ..ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
-from ..money import from_minor, to_minor
 from .cursors import decode_after, encode_after
 from .ids import path_id
 from .actors import actor, admin_actor

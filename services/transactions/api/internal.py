@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 
+from services.common.amounts import from_minor
 from services.common.problems import Problem
 from services.common.service_auth import current_principal
 from services.common.sql import request_session
@@ -14,7 +15,6 @@ from services.common.sql import request_session
 from ..ledger.account_sync import apply_account_snapshot, apply_customer_kyc
 from ..ledger.accounts import get_accounts
 from ..ledger.events import AccountSnapshotSchema, CustomerKycSchema, load, snapshot_from
-from ..money import from_minor
 from .serialize import ledger_account_json
 
 blp = Blueprint("internal_ledger", __name__, url_prefix="/internal", description="Service-to-service calls.")

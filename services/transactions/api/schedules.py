@@ -4,16 +4,14 @@ transfers, bills, rewards"). The customer's own; an admin reads any. The runs ar
 `python -m services.transactions.cli run-due` (workflows/schedules.py)."""
 from __future__ import annotations
 
-
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.input_rules import SafeText, WholeNumber
 from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
-from ..money import from_minor, to_minor
 from ..workflows.recurrence import FREQUENCIES
 from ..workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
                                    list_runs, list_schedules)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from services.common.amounts import from_minor
+
 from ..ledger.accounts import LedgerAccount
 from ..ledger.statements import StatementLine
 from ..ledger.transfers import EntryView
 from ..books.values import decimal_text
-from ..money import from_minor
-
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

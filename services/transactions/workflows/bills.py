@@ -26,13 +26,13 @@ from flask import Flask
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from services.common.amounts import from_minor
 from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 
 from ..ledger.errors import BillAlreadyPaid, NotFound
 from ..ledger.transfers import Actor
 from ..models import bills
-from ..money import from_minor
 from .execute import automation_key, submit_transfer, transfer_action
 from .own_accounts import check_pays_in, own_account
 

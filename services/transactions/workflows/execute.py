@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from services.common.amounts import to_minor
 from services.common.outbox_wiring import publish
 from services.common.problems import Problem, problem_response
 
@@ -24,7 +25,6 @@ from ..ledger.errors import STATUS, LedgerError
 from ..ledger.events import transfer_posted, transfer_risk
 from ..ledger.idempotency import claim, record, request_fingerprint
 from ..ledger.transfers import Actor, post_transfer, post_transfer_to_iban
-from ..money import to_minor
 from ..risk.reviews import open_review
 from ..risk.screen import Judged, Screen, Screened, record_decision
 

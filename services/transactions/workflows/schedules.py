@@ -26,13 +26,13 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from services.common.amounts import from_minor
 from services.common.db_errors import retry_transient
 from services.common.outbox_wiring import publish
 
 from ..ledger.accounts import get_accounts
 from ..ledger.errors import AccountClosed, InvalidInput, InvalidState, NotFound, SameAccount
 from ..models import scheduled_runs, scheduled_transfers
-from ..money import from_minor
 from .execute import automation_key, submit_transfer
 from .own_accounts import check_pays_in, own_account
 from .recurrence import Recurrence, ScheduleError

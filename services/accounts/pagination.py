@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 
 def encode_cursor(data: dict) -> str:

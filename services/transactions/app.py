@@ -42,7 +42,6 @@ from .accounts_service import accounts_client
 from .events import EVENT_ROUTES, HANDLERS
 from .metrics import init_ledger_metrics
 from .insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
-from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,6 @@ def create_app(config: Mapping[str, Any] | None = None):
     for module in BLUEPRINT_MODULES:
         api.register_blueprint(module.blp)
     api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, HANDLERS)))
-    app.register_error_handler(LedgerError, _ledger_problem)
     app.register_error_handler(IntegrityError, _integrity_problem)
     return app
 
@@ -84,10 +82,6 @@ RACE_ANSWERS = {
     "closed_account_is_empty": (409, "account_not_empty", "The account still holds money or holds."),
     "balance_within_overdraft": (422, "insufficient_funds", "The account cannot cover this amount."),
 }
-
-
-def _ledger_problem(error: LedgerError):
-    return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra)
 
 
 def _integrity_problem(error: IntegrityError):

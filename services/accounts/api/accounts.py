@@ -5,8 +5,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from services.common.amounts import format_amount
+from services.common.errors import Problem
 from services.common.openapi import if_match, problem_alt
-from services.common.problems import Problem
 
 from ..domain import accounts
 from ..models import BankAccount

@@ -5,7 +5,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, parse_amount
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..domain import accounts, audit, customers
 from ..pagination import decode_cursor, decode_keyset, encode_cursor, malformed_cursor

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common.errors import Problem
 from services.common.openapi import problem_alt
-from services.common.problems import Problem
 from services.common.service_auth import require_customer
 
 from ..domain.inbox import BadCursor, list_notifications, mark_read, unread_count

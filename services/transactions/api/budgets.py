@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from services.common.amounts import (AmountError, AmountString, from_minor, parse_amount, to_minor,
                                      validate_amount_for_currency)
 from services.common.currency import CurrencyCode
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import read_session, request_session
 
 from ..insights.budgets import budget_json, change_limit, create_budget, delete_budget, get_budget, list_budgets

@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 
 def encode_after(after: tuple[datetime, uuid.UUID] | None) -> str | None:

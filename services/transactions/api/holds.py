@@ -10,9 +10,9 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
+from services.common.errors import Problem
 from services.common.input_rules import SafeText
 from services.common.outbox_wiring import publish
-from services.common.problems import Problem
 from services.common.request_id import current_request_id
 from services.common.sql import read_session, request_session
 

@@ -8,7 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from services.common.amounts import from_minor
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.service_auth import current_principal
 from services.common.sql import request_session
 

@@ -8,8 +8,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from services.common.errors import Problem
 from services.common.outbox_wiring import publish
-from services.common.problems import Problem
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 

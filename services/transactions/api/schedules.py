@@ -8,8 +8,8 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
+from services.common.errors import Problem
 from services.common.input_rules import SafeText, WholeNumber
-from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
 from ..workflows.recurrence import FREQUENCIES

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import read_session, request_session
 
 from ..insights.categories import SLUGS

@@ -7,7 +7,7 @@ from typing import Iterator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 GUARD_ANSWERS = {
     "period_closed": (409, "period_closed", "The fiscal period holding this date is closed."),

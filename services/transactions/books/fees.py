@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .fx import convert, rate_at
 from .values import invalid, known_currency, rfc3339

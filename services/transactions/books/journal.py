@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .chart import accounts_by_code, sync_chart
 from .db import guarded

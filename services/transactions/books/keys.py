@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 STORED_STATUSES = frozenset({409})
 
@@ -33,12 +33,6 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps({"method": method, "path": path, "body": body}, sort_keys=True,
                            separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def problem_json(error: Problem) -> dict:
-    return {"type": f"https://errors.finovabank.example/{error.code}",
-            "title": error.title or error.code.replace("_", " ").capitalize(),
-            "status": error.status, "detail": error.detail or "", "code": error.code, **error.extra}
 
 
 def run_once(session: Session, scope: str, key: str | None, request_hash: str,
@@ -69,7 +63,7 @@ def run_once(session: Session, scope: str, key: str | None, request_hash: str,
     except Problem as error:
         if error.status not in STORED_STATUSES:
             raise
-        status, body = error.status, problem_json(error)
+        status, body = error.status, error.body()
     session.execute(text(
         "UPDATE idempotency_keys SET status_code = :status, response_body = CAST(:body AS jsonb) "
         "WHERE scope = :scope AND key = :key"),

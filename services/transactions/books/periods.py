@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .db import guarded
 from .values import encode_cursor, invalid, newest_first_page, rfc3339, utc_today

@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .fees import fee_for
 from .fx import convert, rate_at

@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from services.common.currency import minor_units
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 
 def known_currency(code: object, field: str = "currency") -> str:

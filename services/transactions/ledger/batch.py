@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..models import idempotency_keys
 from .accounts import lock_accounts_in_order
-from .errors import STATUS, IdempotencyKeyReused, LedgerError, NotFound, stored_refusal
+from .errors import IdempotencyKeyReused, LedgerError, NotFound, stored_refusal
 from .idempotency import claim_many, record_many, request_fingerprint
 from .posting import PlannedEntry, plan_entry, write_entries
 
@@ -45,7 +45,7 @@ class ItemResult:
 
 
 def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
-               answer: Callable[[PlannedEntry, datetime], dict], problem: Callable[[LedgerError], dict],
+               answer: Callable[[PlannedEntry, datetime], dict],
                request_id: str | None = None) -> list[ItemResult]:
     results: dict[int, ItemResult] = {}
     seen: set[str] = set()
@@ -53,7 +53,7 @@ def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
     for item in items:
         if item.key in seen:
             error = IdempotencyKeyReused("This Idempotency-Key appears twice in the batch.")
-            results[item.index] = ItemResult(item.index, STATUS[type(error)], problem(error))
+            results[item.index] = ItemResult(item.index, error.status, error.body())
             continue
         seen.add(item.key)
         fingerprints[item.key] = request_fingerprint("POST", path, item.body)
@@ -66,7 +66,7 @@ def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
             fresh.append(item)
         elif item.key in claims.reused:
             error = IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
-            results[item.index] = ItemResult(item.index, 422, problem(error))
+            results[item.index] = ItemResult(item.index, error.status, error.body())
         else:
             stored = claims.stored[item.key]
             results[item.index] = ItemResult(item.index, stored.status_code, stored.body)
@@ -87,7 +87,7 @@ def post_batch(session: Session, scope: str, path: str, items: list[BatchItem],
                                description=item.description, category=item.category,
                                initiated_by=scope, request_id=request_id)
         except LedgerError as error:
-            result = ItemResult(item.index, STATUS[type(error)], problem(error))
+            result = ItemResult(item.index, error.status, error.body())
             results[item.index] = result
             if stored_refusal(error):  # replayed under its key, like a single transfer's refusal
                 answers.append((item.key, result.status, result.body, None))

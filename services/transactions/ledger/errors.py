@@ -1,141 +1,110 @@
-"""A named exception for each broken ledger rule; `code` is the API's stable problem code."""
+"""A named exception for each broken ledger rule, with its HTTP status and stable problem code."""
+from services.common.errors import DomainError
 
 
-class LedgerError(Exception):
-    code = "ledger_error"
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
+class LedgerError(DomainError):
+    """A rule of the ledger's money writes: what an Idempotency-Key may store (stored_refusal)."""
 
 
 class NotFound(LedgerError):
-    code = "not_found"
+    status, code = 404, "not_found"
 
 
 class InsufficientFunds(LedgerError):
-    code = "insufficient_funds"
+    status, code = 422, "insufficient_funds"
 
 
 class AccountFrozen(LedgerError):
-    code = "account_frozen"
+    status, code = 409, "account_frozen"
 
 
 class AccountClosed(LedgerError):
-    code = "account_closed"
+    status, code = 409, "account_closed"
 
 
 class CurrencyMismatch(LedgerError):
-    code = "currency_mismatch"
+    status, code = 422, "currency_mismatch"
 
 
 class SameAccount(LedgerError):
-    code = "same_account"
+    status, code = 422, "same_account"
 
 
 class AlreadyReversed(LedgerError):
-    code = "already_reversed"
+    status, code = 409, "already_reversed"
 
 
 class NotReversible(LedgerError):
-    code = "not_reversible"
+    status, code = 409, "not_reversible"
 
 
 class Forbidden(LedgerError):
-    code = "forbidden"
+    status, code = 403, "forbidden"
 
 
 class IdempotencyKeyReused(LedgerError):
-    code = "idempotency_key_reused"
+    status, code = 422, "idempotency_key_reused"
 
 
 class ReversalNotAllowed(LedgerError):
-    code = "reversal_not_allowed"
+    status, code = 403, "reversal_not_allowed"
 
 
 class KycRequired(LedgerError):
-    code = "kyc_required"
+    status, code = 403, "kyc_required"
 
 
 class AccountNotEmpty(LedgerError):
-    code = "account_not_empty"
+    status, code = 409, "account_not_empty"
 
 
 class OverdraftInUse(LedgerError):
     """A lower credit limit than the account already uses (the balance is below minus it)."""
-    code = "overdraft_in_use"
+    status, code = 409, "overdraft_in_use"
 
 
 class FxRateChanged(LedgerError):
     """The client's expected_fx_rate is not the rate in force (the answer carries fx_rate)."""
-    code = "fx_rate_changed"
+    status, code = 409, "fx_rate_changed"
 
 
 class FxRateUnavailable(LedgerError):
-    code = "fx_rate_unavailable"
+    status, code = 422, "fx_rate_unavailable"
 
 
 class HoldNotActive(LedgerError):
     """A capture or release of a hold already captured, released or expired."""
-    code = "hold_not_active"
+    status, code = 409, "hold_not_active"
 
 
 class InvalidState(LedgerError):
-    code = "invalid_state"
+    status, code = 409, "invalid_state"
 
 
 class CaptureTooLarge(LedgerError):
     """A capture above the held amount: a validation error by the contract (not stored)."""
-    code = "validation_error"
+    status, code = 422, "validation_error"
 
 
 class InvalidInput(LedgerError):
     """A request the schema let through that the domain refuses as invalid (a schedule
     without a run date, say); `errors` names the field, like the schema's answers."""
-    code = "validation_error"
+    status, code = 422, "validation_error"
 
 
 class InsufficientPoints(LedgerError):
     """Redeeming more reward points than the customer has."""
-    code = "insufficient_points"
+    status, code = 422, "insufficient_points"
 
 
 class BillAlreadyPaid(LedgerError):
-    code = "bill_already_paid"
+    status, code = 409, "bill_already_paid"
 
 
 class BudgetExists(LedgerError):
     """A second budget for one customer, month and category."""
-    code = "budget_exists"
+    status, code = 409, "budget_exists"
 
-
-# The HTTP status each rule answers with (the API layer's only mapping).
-STATUS = {
-    NotFound: 404,
-    BudgetExists: 409,
-    InsufficientFunds: 422,
-    AccountFrozen: 409,
-    AccountClosed: 409,
-    CurrencyMismatch: 422,
-    SameAccount: 422,
-    AlreadyReversed: 409,
-    NotReversible: 409,
-    IdempotencyKeyReused: 422,
-    Forbidden: 403,
-    ReversalNotAllowed: 403,
-    KycRequired: 403,
-    AccountNotEmpty: 409,
-    OverdraftInUse: 409,
-    FxRateChanged: 409,
-    FxRateUnavailable: 422,
-    HoldNotActive: 409,
-    InvalidState: 409,
-    CaptureTooLarge: 422,
-    InvalidInput: 422,
-    InsufficientPoints: 422,
-    BillAlreadyPaid: 409,
-}
 
 # Refusals for a business reason are stored under the Idempotency-Key and replayed for its
 # lifetime (API.md "Idempotency, completed"). These are not, so the client may resend under

@@ -23,7 +23,7 @@ from schwifty.exceptions import SchwiftyException
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..books.fees import fee_for
 from ..models import external_transfers, ledger_accounts

@@ -30,7 +30,7 @@ class StoredResponse:
 
 
 class IdempotencyInFlight(LedgerError):
-    code = "conflict"
+    status, code = 409, "conflict"
 
 
 def request_fingerprint(method: str, path: str, body: dict[str, Any]) -> str:

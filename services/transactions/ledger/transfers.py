@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..books.pricing import FxQuote, quote_fx
 from ..models import external_transfers, journal_entries, ledger_accounts, postings

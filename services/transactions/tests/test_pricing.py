@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import request_session
 from services.transactions.books.pricing import price, quote_fx
 from services.transactions.tests.books_support import admin

@@ -18,10 +18,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from services.common.amounts import to_minor
+from services.common.errors import DomainError, problem_body
 from services.common.outbox_wiring import publish
-from services.common.problems import Problem, problem_response
 
-from ..ledger.errors import STATUS, LedgerError
 from ..ledger.events import transfer_posted, transfer_risk
 from ..ledger.idempotency import claim, record, request_fingerprint
 from ..ledger.transfers import Actor, post_transfer, post_transfer_to_iban
@@ -63,12 +62,8 @@ def submit_transfer(app: Flask, session: Session, customer_id: str, request: dic
     try:
         with session.begin_nested():
             status, body, entry_id = transfer_action(app, session, actor, request)
-    except LedgerError as error:
-        status, body, entry_id = STATUS[type(error)], _problem(STATUS[type(error)], error.code,
-                                                              error.detail, error.extra), None
-    except Problem as problem:
-        status, body, entry_id = problem.status, _problem(problem.status, problem.code, problem.detail,
-                                                          problem.extra), None
+    except DomainError as error:
+        status, body, entry_id = error.status, error.body(), None
     record(session, actor.name, key, status, body, entry_id)
     return Outcome(status, body, replayed=False)
 
@@ -128,12 +123,8 @@ def _stopped(app: Flask, session: Session, actor: Actor, request: dict[str, Any]
     record_decision(session, transfer_id, judged)
     publish(app, session, "transfer.rejected", transfer_risk(
         transfer_id, judged.customer_id, judged.source_id, judged.amount, judged.currency, verdict.rules))
-    return 422, _problem(422, "transfer_rejected", "The bank's risk rules refuse this transfer.",
-                         {"rules": list(verdict.rules), "transfer_id": str(transfer_id)}), None
-
-
-def _problem(status: int, code: str, detail: str, extra: dict) -> dict:
-    return problem_response(status, code, detail, **extra).get_json()
+    return 422, problem_body(422, "transfer_rejected", "The bank's risk rules refuse this transfer.",
+                             rules=list(verdict.rules), transfer_id=str(transfer_id)), None
 
 
 def automation_key(kind: str, subject: uuid.UUID | str, day) -> str:

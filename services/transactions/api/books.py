@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from services.common.amounts import AmountError, AmountString, parse_amount, to_minor
 from services.common.currency import CurrencyCode
 from services.common.db_errors import retry_transient
-from services.common.errors import Problem
 from services.common.input_rules import SafeText
 from services.common.problems import MEDIA_TYPE
 from services.common.request_id import current_request_id

@@ -9,7 +9,7 @@ from services.common.sql import read_session, request_session
 
 from ..insights.categories import SLUGS
 from ..insights.lines import recategorize
-from ..ledger.statements import BadCursor, statement_line, statement_page
+from ..ledger.statements import statement_line, statement_page
 from .actors import actor, customer_actor, visible_account
 from .schemas import StatementLineSchema, StatementPageSchema, StatementQuerySchema
 from .serialize import statement_line_json
@@ -25,12 +25,8 @@ def statement(query, account_id: str):
     who = actor()
     session = read_session()
     visible_account(session, who, account_id)
-    try:
-        lines, next_cursor = statement_page(session, account_id, limit=query["limit"], cursor=query["cursor"],
-                                            since=query["from_"], until=query["to"],
-                                            category=query["category"])
-    except BadCursor as exc:
-        raise Problem(422, "validation_error", str(exc), errors={"cursor": [str(exc)]}) from None
+    lines, next_cursor = statement_page(session, account_id, limit=query["limit"], cursor=query["cursor"],
+                                        since=query["from_"], until=query["to"], category=query["category"])
     return {"items": [statement_line_json(line) for line in lines], "next_cursor": next_cursor}
 
 

@@ -18,9 +18,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.common import cursors
 from services.common.currency import minor_units
 
-from .values import decimal_text, decode_cursor, encode_cursor, invalid, known_currency, rfc3339, utc_now
+from .values import decimal_text, invalid, known_currency, rfc3339, utc_now
 
 RATE_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,12})?", re.ASCII)
 RATE_PLACES = 12
@@ -179,18 +180,13 @@ def history_page(session: Session, base: str, quote: str | None, *, limit: int,
         params["quote"] = known_currency(quote, "quote")
         where = "((base = :base AND quote = :quote) OR (base = :quote AND quote = :base))"
     if cursor:
-        moment, record_id = decode_cursor(cursor, 2)
-        try:
-            params["c_at"], params["c_id"] = datetime.fromisoformat(moment), int(record_id)
-        except ValueError:
-            raise invalid("cursor", "The cursor is not one this API gave out.") from None
+        params["c_at"], params["c_id"] = cursors.decode(cursor, cursors.moment, cursors.row_number)
         where += " AND (effective_from, id) < (:c_at, :c_id)"
     rows = session.execute(text(
         f"SELECT {_COLUMNS} FROM fx_rates WHERE {where} ORDER BY effective_from DESC, id DESC LIMIT :limit"),
         params).all()
     records = [_record(row) for row in rows[:limit]]
-    next_cursor = (encode_cursor(records[-1].effective_from.isoformat(), records[-1].id)
-                   if len(rows) > limit else None)
+    next_cursor = cursors.encode(records[-1].effective_from, records[-1].id) if len(rows) > limit else None
     return records, next_cursor
 
 

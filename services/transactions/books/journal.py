@@ -19,13 +19,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.common import cursors
 from services.common.amounts import from_minor
 from services.common.errors import Problem
 
 from .chart import accounts_by_code, sync_chart
 from .db import guarded
 from .periods import EARLIEST, refuse_closed
-from .values import encode_cursor, invalid, newest_first_page, rfc3339, utc_today
+from .values import invalid, newest_first_page, rfc3339, utc_today
 
 MAX_LINES = 100
 MAX_AHEAD = timedelta(days=366)
@@ -206,12 +207,11 @@ def void_entry(session: Session, entry_id: str, voided_by: str) -> Entry:
 def list_entries(session: Session, *, limit: int, cursor: str | None = None,
                  status: str | None = None) -> tuple[list[Entry], str | None]:
     """Newest first by creation."""
-    query, params = newest_first_page("manual_journal_entries", _COLUMNS, ("created_at", "id"),
-                                      datetime.fromisoformat, limit=limit, cursor=cursor, status=status)
+    query, params = newest_first_page("manual_journal_entries", _COLUMNS, ("created_at", "id"), limit=limit,
+                                      after=cursors.after(cursor, cursors.moment, uuid.UUID), status=status)
     rows = session.execute(text(query), params).all()
     page = rows[:limit]
     lines = _lines(session, [row.id for row in page])
     entries = [_entry(row, lines.get(row.id, [])) for row in page]
-    next_cursor = (encode_cursor(entries[-1].created_at.isoformat(), entries[-1].id)
-                   if len(rows) > limit else None)
+    next_cursor = cursors.encode(entries[-1].created_at, entries[-1].id) if len(rows) > limit else None
     return entries, next_cursor

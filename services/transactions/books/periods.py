@@ -13,10 +13,11 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.common import cursors
 from services.common.errors import Problem
 
 from .db import guarded
-from .values import encode_cursor, invalid, newest_first_page, rfc3339, utc_today
+from .values import invalid, newest_first_page, rfc3339, utc_today
 
 EARLIEST = date(1970, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -103,11 +104,11 @@ def close_period(session: Session, period_id: str, closed_by: str) -> Period:
 def list_periods(session: Session, *, limit: int, cursor: str | None = None,
                  status: str | None = None) -> tuple[list[Period], str | None]:
     """Newest first by start date."""
-    query, params = newest_first_page("fiscal_periods", _COLUMNS, ("start_date", "id"), date.fromisoformat,
-                                      limit=limit, cursor=cursor, status=status)
+    query, params = newest_first_page("fiscal_periods", _COLUMNS, ("start_date", "id"), limit=limit,
+                                      after=cursors.after(cursor, cursors.day, uuid.UUID), status=status)
     rows = session.execute(text(query), params).all()
     periods = [_period(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(periods[-1].start_date.isoformat(), periods[-1].id) if len(rows) > limit else None
+    next_cursor = cursors.encode(periods[-1].start_date, periods[-1].id) if len(rows) > limit else None
     return periods, next_cursor
 
 

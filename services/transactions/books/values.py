@@ -1,10 +1,6 @@
 """Checks and shapes shared by the books: currency codes, exact decimals, UTC dates."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -43,44 +39,23 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def encode_cursor(*parts: object) -> str:
-    raw = json.dumps([str(p) for p in parts]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, count: int) -> list[str]:
-    """The parts of a cursor this API gave out; else 422 validation_error on `cursor`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        parts = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
-        parts = None
-    if not isinstance(parts, list) or len(parts) != count or not all(isinstance(p, str) for p in parts):
-        raise invalid("cursor", "The cursor is not one this API gave out.")
-    return parts
-
-
 # Moments a query may ask about: far enough from datetime's limits that converting any UTC
 # offset to UTC cannot overflow (a 500), and wider than any book the bank keeps.
 EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
-def newest_first_page(table: str, columns: str, order: tuple[str, str], parse_first, *, limit: int,
-                      cursor: str | None, status: str | None) -> tuple[str, dict]:
+def newest_first_page(table: str, columns: str, order: tuple[str, str], *, limit: int,
+                      after: tuple | None, status: str | None) -> tuple[str, dict]:
     """The query of one page of `table`, newest first by `order` (a column and the id), after
-    `cursor` (made by encode_cursor of those two values) and of one `status` if given; it
-    fetches one row more than `limit` so the caller knows whether a next page exists."""
+    the row whose values of those two are `after` (from its cursor) and of one `status` if
+    given; it fetches one row more than `limit` so the caller knows whether a next page exists."""
     where, params = ["true"], {"limit": limit + 1}
     if status:
         where.append("status = :status")
         params["status"] = status
-    if cursor:
-        first, row_id = decode_cursor(cursor, 2)
-        try:
-            params["c_first"], params["c_id"] = parse_first(first), uuid.UUID(row_id)
-        except ValueError:
-            raise invalid("cursor", "The cursor is not one this API gave out.") from None
+    if after:
+        params["c_first"], params["c_id"] = after
         where.append(f"({order[0]}, {order[1]}) < (:c_first, :c_id)")
     query = (f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} "
              f"ORDER BY {order[0]} DESC, {order[1]} DESC LIMIT :limit")

@@ -5,19 +5,15 @@ in the same time, however deep: no OFFSET, no count.
 """
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from services.common import cursors
+
 from ..models import journal_entries, line_categories, postings
-
-
-class BadCursor(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -35,20 +31,6 @@ class StatementLine:
     categorized_by: str | None = None   # request, rule, default, or customer (re-categorised)
 
 
-def encode_cursor(line: StatementLine) -> str:
-    raw = json.dumps([line.created_at.isoformat(), line.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, posting_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), int(posting_id)
-    except (ValueError, TypeError) as exc:
-        raise BadCursor("The cursor is not one this API gave out.") from exc
-
-
 def statement_page(session: Session, account_id: str, *, limit: int, cursor: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
                    category: str | None = None, line_id: int | None = None) -> tuple[list[StatementLine], str | None]:
@@ -56,7 +38,7 @@ def statement_page(session: Session, account_id: str, *, limit: int, cursor: str
     if line_id is not None:
         conditions.append(postings.c.id == line_id)
     if cursor:
-        created_at, posting_id = decode_cursor(cursor)
+        created_at, posting_id = cursors.decode(cursor, cursors.moment, cursors.row_number)
         conditions.append(tuple_(postings.c.created_at, postings.c.id) < tuple_(created_at, posting_id))
     if since is not None:
         conditions.append(postings.c.created_at >= since)
@@ -82,7 +64,7 @@ def statement_page(session: Session, account_id: str, *, limit: int, cursor: str
                            row.balance_after, row.description, row.category, row.created_at, row.merchant,
                            row.categorized_by)
              for row in rows[:limit]]
-    next_cursor = encode_cursor(lines[-1]) if len(rows) > limit else None
+    next_cursor = cursors.encode(lines[-1].created_at, lines[-1].id) if len(rows) > limit else None
     return lines, next_cursor
 
 

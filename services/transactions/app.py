@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from services.common.app_factory import create_service_app
@@ -39,9 +40,10 @@ BLUEPRINT_MODULES = (
     budgets,
 )
 from .accounts_service import accounts_client
+from .domain import publishing
+from .domain.insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
 from .events import EVENT_ROUTES, HANDLERS
 from .metrics import init_ledger_metrics
-from .insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
 from .models import outbox_events, processed_events
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,13 @@ def create_app(config: Mapping[str, Any] | None = None):
         api.register_blueprint(module.blp)
     api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, HANDLERS)))
     app.register_error_handler(IntegrityError, _integrity_problem)
+    publishing.running_app = _running_app
     return app
+
+
+def _running_app():
+    """The app of the current Flask context, if any: the one the posting hooks publish through."""
+    return current_app._get_current_object() if has_app_context() else None
 
 
 # Database guards (migrations 0002, 0005) the domain checks before them; reaching one means

@@ -12,12 +12,12 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.batch import BatchItem, post_batch
-from ..ledger.events import transfer_posted
-from ..ledger.transfers import post_deposit
+from ..domain.ledger.batch import BatchItem, post_batch
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.transfers import post_deposit
 from .actors import admin_actor
 from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
-from .schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema
+from ..schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema
 from .serialize import planned_transfer_json
 from .transfers import posted
 

@@ -1,6 +1,6 @@
 """Bills: GET/POST /api/v1/bills, PATCH/DELETE /api/v1/bills/{id}, POST /api/v1/bills/{id}/pay
 (API.md "Scheduled transfers, bills, rewards"). The customer's own; autopay, reminders and
-overdue notices are the runner's (workflows/bills.py)."""
+overdue notices are the runner's (domain/workflows/bills.py)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,12 +15,12 @@ from services.common.errors import Problem
 from services.common.input_rules import SafeText, WholeNumber
 from services.common.sql import read_session
 
-from ..workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
+from ..domain.workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
 from .ids import path_id
 from .actors import customer_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write, optional_idempotent_write
-from .schemas import ID, Iban, TransferSchema
+from ..schemas import ID, Iban, TransferSchema
 
 blp = Blueprint("bills", __name__, url_prefix="/api/v1", description="Bills, reminders and autopay.")
 

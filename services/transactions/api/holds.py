@@ -18,12 +18,12 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session, request_session
 
-from ..ledger.events import transfer_posted
-from ..ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
 from .ids import path_id
 from .actors import actor, admin_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, idempotent_write, optional_idempotent_write
-from .schemas import ID, MoneySchema, TransferSchema
+from ..schemas import ID, MoneySchema, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
 
 blp = Blueprint("holds", __name__, url_prefix="/api/v1", description="Card authorisations (holds).")

@@ -30,8 +30,8 @@ from services.common.openapi import idempotency_key
 from services.common.problems import MEDIA_TYPE
 from services.common.sql import request_session
 
-from ..ledger.errors import LedgerError, stored_refusal
-from ..ledger.idempotency import claim, record, request_fingerprint
+from ..domain.ledger.errors import LedgerError, stored_refusal
+from ..domain.ledger.idempotency import claim, record, request_fingerprint
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

@@ -13,12 +13,12 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session
 
-from ..ledger.events import transfer_posted
-from ..workflows.rewards import PROGRAM, RewardItem, redeem, rewards_of
+from ..domain.ledger.events import transfer_posted
+from ..domain.workflows.rewards import PROGRAM, RewardItem, redeem, rewards_of
 from .actors import customer_actor
 from .idempotent import IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write
-from .schemas import ID, TransferSchema
+from ..schemas import ID, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Reward points.")

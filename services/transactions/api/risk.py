@@ -15,11 +15,11 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.events import transfer_posted, transfer_risk
-from ..risk.facts import load_rules
-from ..risk.reviews import STATUSES, approve_review, get_review, list_reviews, reject_review
-from ..risk.rules import CODES, RuleError, check_rule
-from ..workflows.execute import post_request
+from ..domain.ledger.events import transfer_posted, transfer_risk
+from ..domain.risk.facts import load_rules
+from ..domain.risk.reviews import STATUSES, approve_review, get_review, list_reviews, reject_review
+from ..domain.risk.rules import CODES, RuleError, check_rule
+from ..domain.workflows.execute import post_request
 from .actors import admin_actor
 from .ids import path_id
 from .idempotent import IDEMPOTENCY_OPTIONAL, optional_idempotent_write

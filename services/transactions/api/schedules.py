@@ -1,7 +1,7 @@
 """Scheduled and recurring transfers: GET/POST /api/v1/scheduled-transfers,
 GET/PATCH/DELETE /api/v1/scheduled-transfers/{id}, GET .../{id}/runs (API.md "Scheduled
 transfers, bills, rewards"). The customer's own; an admin reads any. The runs are made by
-`python -m services.transactions.cli run-due` (workflows/schedules.py)."""
+`python -m services.transactions.cli run-due` (domain/workflows/schedules.py)."""
 from __future__ import annotations
 
 import uuid
@@ -15,14 +15,14 @@ from services.common.errors import Problem
 from services.common.input_rules import SafeText, WholeNumber
 from services.common.sql import read_session, request_session
 
-from ..workflows.recurrence import FREQUENCIES
-from ..workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
+from ..domain.workflows.recurrence import FREQUENCIES
+from ..domain.workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
                                    list_runs, list_schedules)
 from .ids import path_id
 from .actors import actor, customer_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
-from .schemas import ID, DestinationSchema, MoneySchema
+from ..schemas import ID, DestinationSchema, MoneySchema
 from .serialize import rfc3339
 
 blp = Blueprint("scheduled_transfers", __name__, url_prefix="/api/v1",

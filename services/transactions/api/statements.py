@@ -7,11 +7,11 @@ from flask_smorest import Blueprint
 from services.common.errors import Problem
 from services.common.sql import read_session, request_session
 
-from ..insights.categories import SLUGS
-from ..insights.lines import recategorize
-from ..ledger.statements import statement_line, statement_page
+from ..domain.insights.categories import SLUGS
+from ..domain.insights.lines import recategorize
+from ..domain.ledger.statements import statement_line, statement_page
 from .actors import actor, customer_actor, visible_account
-from .schemas import StatementLineSchema, StatementPageSchema, StatementQuerySchema
+from ..schemas import StatementLineSchema, StatementPageSchema, StatementQuerySchema
 from .serialize import statement_line_json
 
 blp = Blueprint("statements", __name__, url_prefix="/api/v1", description="Statements.")

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from flask import Flask
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -32,7 +31,8 @@ from services.common.outbox_wiring import publish
 
 from ..ledger.accounts import get_accounts
 from ..ledger.errors import AccountClosed, InvalidInput, InvalidState, NotFound, SameAccount
-from ..models import scheduled_runs, scheduled_transfers
+from ..publishing import App
+from ...models import scheduled_runs, scheduled_transfers
 from .execute import automation_key, submit_transfer
 from .own_accounts import check_pays_in, own_account
 from .recurrence import Recurrence, ScheduleError
@@ -222,7 +222,7 @@ def due_schedule_ids(session: Session, day: date, limit: int) -> list[uuid.UUID]
         .order_by(scheduled_transfers.c.next_run_date, scheduled_transfers.c.id).limit(limit)).scalars())
 
 
-def run_due_schedules(app: Flask, session_factory: Callable[[], Session], day: date,
+def run_due_schedules(app: App, session_factory: Callable[[], Session], day: date,
                       batch: int = 500) -> dict[str, int]:
     """Every run due on or before `day`, each once; one transaction per schedule. A schedule
     whose run breaks unexpectedly (not a refusal: those are recorded runs) is logged, counted
@@ -249,12 +249,12 @@ def run_due_schedules(app: Flask, session_factory: Callable[[], Session], day: d
                 counts["runs_posted" if run.status == "posted" else "runs_failed"] += 1
 
 
-def _in_transaction(app: Flask, session_factory: Callable[[], Session], schedule_id: uuid.UUID, day: date):
+def _in_transaction(app: App, session_factory: Callable[[], Session], schedule_id: uuid.UUID, day: date):
     with session_factory() as session, session.begin():
         return run_schedule(app, session, schedule_id, day)
 
 
-def run_schedule(app: Flask, session: Session, schedule_id: uuid.UUID, day: date) -> list[Run] | None:
+def run_schedule(app: App, session: Session, schedule_id: uuid.UUID, day: date) -> list[Run] | None:
     """The due dates of one schedule up to `day`; None when another runner holds it or it is
     no longer due. In the caller's transaction."""
     row = session.execute(select(scheduled_transfers).where(
@@ -270,7 +270,7 @@ def run_schedule(app: Flask, session: Session, schedule_id: uuid.UUID, day: date
     return [run for run in runs if run is not None]
 
 
-def _run_once(app: Flask, session: Session, schedule: Schedule, run_date: date) -> Run | None:
+def _run_once(app: App, session: Session, schedule: Schedule, run_date: date) -> Run | None:
     """One date: the transfer under the date's key, then its row. The schedule's row lock keeps
     a second runner out; the key and the (schedule, date) key keep a repeated pass from moving
     money twice (it replays the stored answer and finds the row)."""

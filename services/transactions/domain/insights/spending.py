@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from flask import current_app, has_app_context
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
 from services.common.outbox_wiring import publish
 
+from .. import publishing
 from ..books.fx import convert, rate_at
 
 
@@ -178,9 +178,10 @@ def check_budgets(session: Session, touched: list[tuple[str, str]], day: date) -
         if session.execute(_RAISE, {"id": budget.id}).first() is None:
             continue
         raised += 1
-        if has_app_context():
+        app = publishing.running_app()
+        if app is not None:
             currency = budget.currency.strip()
-            publish(current_app, session, "budget.exceeded", {
+            publish(app, session, "budget.exceeded", {
                 "customer_id": budget.customer_id, "budget_id": str(budget.id),
                 "month": budget.month.strftime("%Y-%m"), "category": budget.category, "currency": currency,
                 "limit": from_minor(budget.limit_amount, currency), "spent": from_minor(spent.amount, currency)})

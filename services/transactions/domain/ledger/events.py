@@ -14,7 +14,7 @@ from services.common.errors import Problem, flatten_messages
 from services.common.input_rules import SafeText
 from services.common.outbox import RejectEvent, RetryLater
 
-from ..models import ledger_accounts
+from ...models import ledger_accounts
 from .account_sync import AccountSnapshot, apply_account_snapshot, apply_customer_kyc
 from .errors import AccountClosed, AccountNotEmpty, NotFound, OverdraftInUse
 from .posting import PlannedEntry

@@ -16,18 +16,18 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from flask import current_app, has_app_context
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.currency import minor_units
 from services.common.outbox_wiring import publish
 
+from .. import publishing
 from ..ledger import posting
 from ..ledger.accounts import LedgerAccount, ensure_bank_account, lock_accounts_in_order
 from ..ledger.errors import InsufficientPoints, InvalidInput
 from ..ledger.posting import PlannedEntry, plan_entry, write_entries
-from ..models import reward_balances, reward_items
+from ...models import reward_balances, reward_items
 from .own_accounts import own_account
 
 SPENDING_KINDS = ("transfer", "external_transfer", "card_capture")
@@ -90,8 +90,9 @@ def _add(session: Session, customer_id: str, points: int, reason: str, transfer_
          notify: bool = True) -> None:
     session.execute(reward_items.insert().values(customer_id=customer_id, points=points, reason=reason,
                                                  transfer_id=transfer_id))
-    if notify and points > 0 and has_app_context():
-        publish(current_app, session, "rewards.earned", {
+    app = publishing.running_app() if notify and points > 0 else None
+    if app is not None:
+        publish(app, session, "rewards.earned", {
             "customer_id": customer_id, "points": points, "transfer_id": str(transfer_id) if transfer_id else None,
             "points_balance": _balance(session, customer_id)})
 

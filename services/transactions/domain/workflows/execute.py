@@ -14,7 +14,6 @@ from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from services.common.amounts import to_minor
@@ -24,6 +23,7 @@ from services.common.outbox_wiring import publish
 from ..ledger.events import transfer_posted, transfer_risk
 from ..ledger.idempotency import claim, record, request_fingerprint
 from ..ledger.transfers import Actor, post_transfer, post_transfer_to_iban
+from ..publishing import App
 from ..risk.reviews import open_review
 from ..risk.screen import Judged, Screen, Screened, record_decision
 
@@ -49,7 +49,7 @@ class Outcome:
         return self.body.get("id") if self.ok else None
 
 
-def submit_transfer(app: Flask, session: Session, customer_id: str, request: dict[str, Any],
+def submit_transfer(app: App, session: Session, customer_id: str, request: dict[str, Any],
                     key: str) -> Outcome:
     """`request` is a transfer request body as the API takes it, already valid: from_account_id,
     to_account_id or to_iban + beneficiary_name, amount (a Decimal or decimal string), currency,
@@ -68,11 +68,11 @@ def submit_transfer(app: Flask, session: Session, customer_id: str, request: dic
     return Outcome(status, body, replayed=False)
 
 
-def transfer_action(app: Flask, session: Session, actor: Actor, request: dict[str, Any]):
+def transfer_action(app: App, session: Session, actor: Actor, request: dict[str, Any]):
     """The customer's transfer, judged by the risk rules (risk/screen.py): posted (maybe
     flagged) 201, held for review 202, or refused 422 transfer_rejected; each with its
     events. (status, body, the transfer's id or None)."""
-    from ..api.serialize import planned_transfer_json, rfc3339  # the wire shape, one place
+    from ...api.serialize import planned_transfer_json, rfc3339  # the wire shape, one place
     screen = Screen()
     try:
         entry, external = post_request(session, actor, request, screen=screen)
@@ -108,7 +108,7 @@ def _rate(value) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _stopped(app: Flask, session: Session, actor: Actor, request: dict[str, Any], judged: Judged):
+def _stopped(app: App, session: Session, actor: Actor, request: dict[str, Any], judged: Judged):
     """Held for review (the amount on hold) or rejected: recorded, told, answered."""
     verdict = judged.verdict
     if verdict.outcome == "review":
@@ -117,7 +117,7 @@ def _stopped(app: Flask, session: Session, actor: Actor, request: dict[str, Any]
         publish(app, session, "transfer.review", transfer_risk(
             review.transfer_id, judged.customer_id, judged.source_id, judged.amount, judged.currency, verdict.rules,
             review_id=str(review.id)))
-        from ..api.serialize import pending_review_json
+        from ...api.serialize import pending_review_json
         return 202, pending_review_json(review), review.transfer_id
     transfer_id = uuid.uuid4()
     record_decision(session, transfer_id, judged)

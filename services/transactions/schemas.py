@@ -9,9 +9,9 @@ from services.common.currency import CurrencyCode
 from services.common.amounts import AmountString, validate_amount_for_currency
 from services.common.input_rules import SafeText
 
-from ..books.fx import RateError, parse_rate
-from ..ledger.external import InvalidIban, parse_iban
-from ..insights.categories import SLUGS
+from .domain.books.fx import RateError, parse_rate
+from .domain.ledger.external import InvalidIban, parse_iban
+from .domain.insights.categories import SLUGS
 
 ID = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
 

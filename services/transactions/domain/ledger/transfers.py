@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from services.common.errors import Problem
 
 from ..books.pricing import FxQuote, quote_fx
-from ..models import external_transfers, journal_entries, ledger_accounts, postings
+from ...models import external_transfers, journal_entries, ledger_accounts, postings
 from .account_sync import is_verified
 from .accounts import ensure_bank_account, ensure_settlement_account, lock_accounts_in_order
 from .errors import (AlreadyReversed, CurrencyMismatch, FxRateChanged, FxRateUnavailable, KycRequired,

@@ -19,7 +19,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..models import idempotency_keys
+from ...models import idempotency_keys
 from .errors import IdempotencyKeyReused, LedgerError
 
 

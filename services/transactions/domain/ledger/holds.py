@@ -28,7 +28,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from ..models import holds, ledger_accounts
+from ...models import holds, ledger_accounts
 from .accounts import ensure_settlement_account, lock_accounts_in_order
 from .errors import (CaptureTooLarge, CurrencyMismatch, HoldNotActive, InsufficientFunds, InvalidState,
                      NotFound)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.common import cursors
 
-from ..models import journal_entries, line_categories, postings
+from ...models import journal_entries, line_categories, postings
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..models import holds, ledger_accounts
+from ...models import holds, ledger_accounts
 from .errors import AccountClosed, AccountFrozen, NotFound
 
 

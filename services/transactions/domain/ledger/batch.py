@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from ..models import idempotency_keys
+from ...models import idempotency_keys
 from .accounts import lock_accounts_in_order
 from .errors import IdempotencyKeyReused, LedgerError, NotFound, stored_refusal
 from .idempotency import claim_many, record_many, request_fingerprint

@@ -10,19 +10,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from flask import Flask
 from sqlalchemy.orm import Session
 
+from ..publishing import App
 from .bills import run_due_bills
 from .schedules import run_due_schedules
 
-DUE_WORK: list[Callable[[Flask, Callable[[], Session], date], dict[str, int]]] = [
+DUE_WORK: list[Callable[[App, Callable[[], Session], date], dict[str, int]]] = [
     run_due_schedules,
     run_due_bills,
 ]
 
 
-def run_due(app: Flask, session_factory: Callable[[], Session], day: date) -> dict[str, int]:
+def run_due(app: App, session_factory: Callable[[], Session], day: date) -> dict[str, int]:
     report: dict[str, int] = {}
     with app.app_context():
         for work in DUE_WORK:

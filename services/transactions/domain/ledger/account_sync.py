@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..models import ledger_accounts, ledger_customers
+from ...models import ledger_accounts, ledger_customers
 from .accounts import expire_due
 from .errors import AccountClosed, AccountNotEmpty, NotFound, OverdraftInUse
 

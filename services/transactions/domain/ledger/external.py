@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from services.common.errors import Problem
 
 from ..books.fees import fee_for
-from ..models import external_transfers, ledger_accounts
+from ...models import external_transfers, ledger_accounts
 from .accounts import ensure_bank_account, ensure_settlement_account, lock_accounts_in_order
 from .account_sync import is_verified
 from .errors import CurrencyMismatch, InvalidState, KycRequired, NotFound
@@ -176,7 +176,7 @@ def _locked_pending(session: Session, entry_id: uuid.UUID):
 
 
 def _entry_amounts(session: Session, entry_id: uuid.UUID):
-    from ..models import journal_entries
+    from ...models import journal_entries
     row = session.execute(select(journal_entries.c.amount, journal_entries.c.currency,
                                  journal_entries.c.to_account_id)
                           .where(journal_entries.c.id == entry_id)).one()

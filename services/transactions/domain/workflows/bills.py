@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from flask import Flask
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,8 @@ from services.common.outbox_wiring import publish
 
 from ..ledger.errors import BillAlreadyPaid, NotFound
 from ..ledger.transfers import Actor
-from ..models import bills
+from ..publishing import App
+from ...models import bills
 from .execute import automation_key, submit_transfer, transfer_action
 from .own_accounts import check_pays_in, own_account
 
@@ -139,7 +139,7 @@ def delete_bill(session: Session, customer_id: str, bill_id: uuid.UUID) -> Bill:
     return _write(session, bill.id, {"deleted_at": func.now()})
 
 
-def pay_bill(app: Flask, session: Session, actor: Actor, bill_id: uuid.UUID):
+def pay_bill(app: App, session: Session, actor: Actor, bill_id: uuid.UUID):
     """Pay now: (201, the transfer's body, its id); a refusal raises as the transfer's would."""
     bill = get_bill(session, actor.customer_id, bill_id, lock=True)
     if bill.paid_transfer_id is not None:
@@ -160,7 +160,7 @@ def _write(session: Session, bill_id: uuid.UUID, values: dict) -> Bill:
 _UNPAID = (bills.c.paid_transfer_id.is_(None), bills.c.deleted_at.is_(None))
 
 
-def run_due_bills(app: Flask, session_factory: Callable[[], Session], day: date) -> dict[str, int]:
+def run_due_bills(app: App, session_factory: Callable[[], Session], day: date) -> dict[str, int]:
     counts = {"bills_paid": 0, "bills_failed": 0, "bill_reminders": 0, "bills_overdue": 0, "bills_errored": 0}
     autopay = (*_UNPAID, bills.c.autopay.is_(True), bills.c.due_date <= day,
                bills.c.due_date >= day - timedelta(days=AUTOPAY_DAYS),
@@ -191,7 +191,7 @@ def _one(app, session_factory, bill_id, conditions, work, day) -> str | None:
         return None if row is None else work(app, session, _bill(row), day)
 
 
-def _autopay(app: Flask, session: Session, bill: Bill, day: date) -> str:
+def _autopay(app: App, session: Session, bill: Bill, day: date) -> str:
     outcome = submit_transfer(app, session, bill.customer_id, bill.payment_request(),
                               automation_key("bill", bill.id, day))
     if outcome.ok:
@@ -202,13 +202,13 @@ def _autopay(app: Flask, session: Session, bill: Bill, day: date) -> str:
     return "bills_failed"
 
 
-def _remind(app: Flask, session: Session, bill: Bill, day: date) -> str:
+def _remind(app: App, session: Session, bill: Bill, day: date) -> str:
     publish(app, session, "bill.due", bill.event())
     _write(session, bill.id, {"reminded_at": func.now()})
     return "bill_reminders"
 
 
-def _overdue(app: Flask, session: Session, bill: Bill, day: date) -> str:
+def _overdue(app: App, session: Session, bill: Bill, day: date) -> str:
     publish(app, session, "bill.overdue", bill.event())
     _write(session, bill.id, {"overdue_notified_at": func.now()})
     return "bills_overdue"

@@ -22,6 +22,7 @@ def test_every_service_has_the_same_layout(service):
     assert (root / "domain" / "__init__.py").is_file(), "domain/: the rules, Flask-free"
     assert (root / "schemas.py").is_file(), "schemas.py: the marshmallow schemas"
     assert (root / "models.py").is_file() or (root / "store.py").is_file(), "models.py or store.py: the store"
+    assert (root / "README.md").is_file(), "README.md: what it owns, where to look, how to test"
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -99,7 +99,7 @@ def transactions_db(databases, owner_engines):
 
 def _default_risk_rules(engine) -> None:
     import json
-    from services.transactions.risk.rules import DEFAULT_RULES
+    from services.transactions.domain.risk.rules import DEFAULT_RULES
     with engine.begin() as connection:
         for code, rule in DEFAULT_RULES.items():
             connection.execute(text(

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.sql import make_engine
-from services.transactions.ledger.partitions import create_months
+from services.transactions.domain.ledger.partitions import create_months
 
 from .harness import bench_stack, fmt, percentiles
 from .statements import headers

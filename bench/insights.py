@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.sql import make_engine
-from services.transactions.insights.categories import SLUGS
+from services.transactions.domain.insights.categories import SLUGS
 
 from .harness import bench_stack, fmt, percentiles, time_gets
 from .statements import headers

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from devstack.seed import seed
 from services.common.service_auth import mint_internal_token
 from services.common.sql import sqlalchemy_url
-from services.transactions.ledger.integrity import CHECKS
+from services.transactions.domain.ledger.integrity import CHECKS
 
 from .harness import BENCH_SECRET, bench_stack
 

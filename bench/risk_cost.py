@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from services.common.sql import sqlalchemy_url
-from services.transactions.risk import facts as risk_facts
-from services.transactions.risk.rules import evaluate
+from services.transactions.domain.risk import facts as risk_facts
+from services.transactions.domain.risk.rules import evaluate
 
 
 def risk_cost(database_url: str, samples: int = 300) -> str:

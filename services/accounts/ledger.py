@@ -19,8 +19,8 @@ from decimal import Decimal, InvalidOperation
 
 import requests
 
+from services.common.errors import Problem
 from services.common.http_client import ServiceClient
-from services.common.problems import Problem
 
 from .domain.errors import LedgerUnavailable
 

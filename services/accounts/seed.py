@@ -41,10 +41,11 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from services.common.amounts import format_amount
+
 from .account_types import OPENING_OVERDRAFT_LIMIT
 from .domain import audit
 from .models import Customer
-from .money import format_amount
 from .numbers import DEFAULT_SORT_CODE, account_number
 from .passwords import check_strength, hash_password
 from .pii import FieldCipher

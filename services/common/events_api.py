@@ -17,8 +17,8 @@ import marshmallow as ma
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
+from .errors import Problem, flatten_messages
 from .outbox import DUPLICATE, MAX_BATCH, PROCESSED, REJECTED, RETRY, RejectEvent, RetryLater
-from .problems import Problem, flatten_messages
 from .service_auth import current_principal
 from .input_rules import StrictRegexp
 from .openapi import anchored
@@ -89,6 +89,8 @@ def receive_one(receive: Receiver, raw: Any) -> dict[str, Any]:
         return {"id": event_id, "status": REJECTED, "detail": str(exc) or "rejected"}
     except Problem as exc:
         # A 4xx is the event's fault (it would be refused again); a 5xx is ours, for now.
+        # Only the ad-hoc Problem (malformed data): a named rule a handler lets escape is a
+        # handler bug, logged and retried below.
         status = REJECTED if 400 <= exc.status < 500 else RETRY
         return {"id": event_id, "status": status, "detail": f"{exc.code}: {exc.detail or ''}"[:500]}
     except Exception as exc:  # a store blip or a handler bug: not applied, try again later

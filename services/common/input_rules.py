@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import marshmallow as ma
 from flask import Flask, request
 
-from .problems import Problem
+from .errors import Problem
 
 MAX_JSON_DEPTH = 32
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

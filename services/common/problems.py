@@ -1,7 +1,8 @@
-"""RFC 9457 problem details for every error a service or the gateway answers.
+"""RFC 9457 problem details for every error a service or the gateway answers: the Flask side.
 
-Each problem carries a stable snake_case `code` that clients can branch on; the title and
-detail are for people.
+The errors themselves (DomainError, Problem, the body's shape) live in errors.py, which
+needs no Flask; here they become application/problem+json responses, one handler for every
+DomainError, with werkzeug's HTTP errors and anything unexpected answered the same way.
 """
 from __future__ import annotations
 
@@ -11,74 +12,26 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from .errors import DomainError, flatten_messages, problem_body
+# The gateway (gateway/*.py) still imports these two from here; the services import errors.py.
+from .errors import DEFAULT_CODES, Problem  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
-
-DEFAULT_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    428: "precondition_required",
-    429: "rate_limited",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
-
-
-class Problem(Exception):
-    """Raise anywhere below a handler to answer with a problem document."""
-
-    def __init__(self, status: int, code: str | None = None, detail: str | None = None,
-                 title: str | None = None, headers: dict[str, str] | None = None, **extra: Any):
-        super().__init__(detail or code or str(status))
-        self.status = status
-        self.code = code or DEFAULT_CODES.get(status, "error")
-        self.detail = detail
-        self.title = title
-        self.headers = headers or {}
-        self.extra = extra
 
 
 def problem_response(status: int, code: str | None = None, detail: str | None = None,
                      title: str | None = None, headers: dict[str, str] | None = None,
                      **extra: Any) -> Response:
-    code = code or DEFAULT_CODES.get(status, "error")
-    body = {
-        "type": f"https://errors.finovabank.example/{code}",
-        "title": title or code.replace("_", " ").capitalize(),
-        "status": status,
-        "detail": detail or "",
-        "code": code,
-        **extra,
-    }
-    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    return _response(problem_body(status, code, detail, title, **extra), headers)
+
+
+def _response(body: dict[str, Any], headers: dict[str, str] | None) -> Response:
+    response = Response(json.dumps(body), status=body["status"], mimetype=MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
-
-
-def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Turn marshmallow's nested messages into {"field.sub": ["message", ...]}."""
-    if isinstance(messages, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_messages(value, name))
-        return flat
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix or "_schema": messages}
-    return {prefix or "_schema": [str(messages)]}
 
 
 def _http_exception_problem(error: HTTPException) -> Response:
@@ -107,14 +60,13 @@ def _first_message(messages: Any) -> str:
 
 
 def init_problems(app: Flask) -> None:
-    app.register_error_handler(Problem, problem_from_exception)
+    app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(HTTPException, _http_exception_problem)
     app.register_error_handler(Exception, _unexpected)
 
 
-def problem_from_exception(error: Problem) -> Response:
-    return problem_response(error.status, error.code, error.detail, error.title,
-                            error.headers, **error.extra)
+def domain_error_response(error: DomainError) -> Response:
+    return _response(error.body(), error.headers)
 
 
 def _unexpected(error: Exception) -> Response:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import Flask, current_app, g, has_app_context, request
 
-from .problems import Problem
+from .errors import Problem
 
 ISSUER = "finova-internal"
 ALGORITHM = "HS256"  # the shared-secret mode

@@ -12,7 +12,6 @@ from services.common.events_api import events_blueprint
 from . import events, purge
 from .api import notifications, reference
 from .api.documents import notification_settings_blp, preferences_blp
-from .api.errors import init_error_handlers
 from .domain.event_batch import prefetched
 from .kinds import NOTIFICATION_SETTINGS
 from .store import init_mongo, receive_mongo_event
@@ -26,7 +25,6 @@ SETTINGS = [
 def create_app(config: Mapping[str, Any] | None = None):
     app, api = create_service_app("preferences", SETTINGS, config, instrumentors=(PymongoInstrumentor,))
     db = init_mongo(app, app.config["MONGO_URL"], app.config["MONGO_DB"])
-    init_error_handlers(app)
     api.register_blueprint(reference.blp)
     api.register_blueprint(preferences_blp)
     api.register_blueprint(notification_settings_blp)

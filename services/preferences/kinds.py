@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from services.common.problems import flatten_messages
+from services.common.errors import flatten_messages
 
 from .defaults import DEFAULT_NOTIFICATION_SETTINGS, DEFAULT_PREFERENCES
 from .domain.documents import Body, DocumentKind

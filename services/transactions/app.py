@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
@@ -41,10 +42,10 @@ BLUEPRINT_MODULES = (
     budgets,
 )
 from .accounts_service import accounts_client
+from .domain import publishing
+from .domain.insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
 from .events import EVENT_ROUTES, HANDLERS
 from .metrics import init_ledger_metrics
-from .insights import hooks as _money_management  # noqa: F401 - registers categories and spending on posting
-from .ledger.errors import STATUS, LedgerError
 from .models import outbox_events, processed_events
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,14 @@ def create_app(config: Mapping[str, Any] | None = None):
     for module in BLUEPRINT_MODULES:
         api.register_blueprint(module.blp)
     api.register_blueprint(events_blueprint(pg_event_receiver(app, processed_events, HANDLERS)))
-    app.register_error_handler(LedgerError, _ledger_problem)
     app.register_error_handler(IntegrityError, _integrity_problem)
+    publishing.running_app = _running_app
     return app
+
+
+def _running_app():
+    """The app of the current Flask context, if any: the one the posting hooks publish through."""
+    return current_app._get_current_object() if has_app_context() else None
 
 
 # Database guards (migrations 0002, 0005) the domain checks before them; reaching one means
@@ -86,10 +92,6 @@ RACE_ANSWERS = {
     "closed_account_is_empty": (409, "account_not_empty", "The account still holds money or holds."),
     "balance_within_overdraft": (422, "insufficient_funds", "The account cannot cover this amount."),
 }
-
-
-def _ledger_problem(error: LedgerError):
-    return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra)
 
 
 def _integrity_problem(error: IntegrityError):

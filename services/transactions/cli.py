@@ -12,14 +12,14 @@ prints how many.
 
     DATABASE_URL=<owner url> python -m services.transactions.cli create-partitions [--date YYYY-MM-DD]
 creates the monthly postings partitions from this UTC month (or --date's) to three months
-ahead, moving any postings of those months out of postings_default (ledger/partitions.py).
+ahead, moving any postings of those months out of postings_default (domain/ledger/partitions.py).
 
     DATABASE_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli run-due [--date YYYY-MM-DD]
 executes every scheduled-transfer run (and bill) due on or before the day (UTC today by
-default) once, however often or concurrently it runs (workflows/runner.py).
+default) once, however often or concurrently it runs (domain/workflows/runner.py).
 
     DATABASE_URL=... ACCOUNTS_URL=... INTERNAL_TOKEN_SECRET=... python -m services.transactions.cli data-quality
-runs the data-quality report (ledger/quality.py), records it for the admin endpoint, prints
+runs the data-quality report (domain/ledger/quality.py), records it for the admin endpoint, prints
 each check and exits 1 when one fails.
 
     DATABASE_URL=... python -m services.transactions.cli purge
@@ -40,7 +40,7 @@ from services.common.retention import idempotency_target, outbox_targets, purge_
 from services.common.sql import make_engine
 
 from .events import EVENT_ROUTES
-from .ledger.integrity import run_check
+from .domain.ledger.integrity import run_check
 from .models import idempotency_keys, outbox_events, processed_events
 
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def expire_holds(url: str) -> int:
-    from .ledger.holds import expire_due_holds
+    from .domain.ledger.holds import expire_due_holds
     engine = make_engine(url, "transactions-cli", pool_size=1)
     expired = expire_due_holds(lambda: Session(engine))
     engine.dispose()
@@ -109,7 +109,7 @@ def expire_holds(url: str) -> int:
 
 
 def create_partitions_command(url: str, args) -> int:
-    from .ledger.partitions import create_partitions
+    from .domain.ledger.partitions import create_partitions
     today = args.date or utc_today()
     engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)
     with Session(engine) as session, session.begin():
@@ -121,11 +121,11 @@ def create_partitions_command(url: str, args) -> int:
 
 
 def run_due_command(url: str, args) -> int:
-    """The day's scheduled transfers (and the rest of workflows/runner.py's DUE_WORK), once each.
+    """The day's scheduled transfers (and the rest of domain/workflows/runner.py's DUE_WORK), once each.
     Exits 0 when the run went through, failed transfers included (they are recorded and
     notified); 1 when a schedule's run broke (logged, left due for the next run)."""
     from .app import create_app
-    from .workflows.runner import run_due
+    from .domain.workflows.runner import run_due
     day = args.date or utc_today()
     # The service's own app (its outbox, settings and checks), without its relay thread: the
     # events this run writes are delivered by the service's relay or the relay CronJob.
@@ -141,7 +141,7 @@ def data_quality_command(url: str, _args) -> int:
     """The data-quality report, recorded for GET /api/v1/admin/data-quality; prints each
     check and exits 1 when one fails."""
     from .accounts_service import account_pages, accounts_client
-    from .ledger.quality import run_report
+    from .domain.ledger.quality import run_report
     client = accounts_client(os.environ.get("ACCOUNTS_URL", "http://127.0.0.1:8081"),
                              os.environ.get("INTERNAL_TOKEN_SECRET", ""))
     engine = make_engine(url, "transactions-cli", pool_size=1, statement_timeout_ms=0)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.common.sql import sqlalchemy_url
 
-from .books.fx import load_rates
+from .domain.books.fx import load_rates
 
 # Units of the quote currency per 1 EUR.
 DEMO_RATES = [

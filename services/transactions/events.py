@@ -1,7 +1,7 @@
 """Events the ledger publishes and the account events it applies."""
 from __future__ import annotations
 
-from .ledger.events import ACCOUNT_HANDLERS
+from .domain.ledger.events import ACCOUNT_HANDLERS
 
 # The preferences service raises notifications (low balance, large transaction) from these.
 EVENT_ROUTES = {
@@ -18,5 +18,5 @@ EVENT_ROUTES = {
 }
 
 # Account and customer events from the accounts service, applied by version
-# (ledger/events.py, ledger/account_sync.py).
+# (domain/ledger/events.py, domain/ledger/account_sync.py).
 HANDLERS = dict(ACCOUNT_HANDLERS)

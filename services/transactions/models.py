@@ -32,7 +32,7 @@ ledger_accounts = Table(
     Column("held", BigInteger, nullable=False, server_default="0"),
     Column("may_go_negative", Boolean, nullable=False, server_default="false"),
     # The accounts service's version of the account (bumped there with every change): a
-    # snapshot applies when its version is >= this one (ledger/account_sync.py).
+    # snapshot applies when its version is >= this one (domain/ledger/account_sync.py).
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

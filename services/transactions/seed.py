@@ -59,12 +59,13 @@ from typing import Iterator
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .ledger.accounts import ensure_settlement_account
-from .ledger.integrity import Violation, check_ledger
-from .ledger.partitions import create_months
-from .money import exponent, to_minor
-from .insights.spending import BACKFILL_SPENDING
-from .risk.facts import BACKFILL_PAYEES
+from services.common.amounts import currency_places, to_minor
+
+from .domain.ledger.accounts import ensure_settlement_account
+from .domain.ledger.integrity import Violation, check_ledger
+from .domain.ledger.partitions import create_months
+from .domain.insights.spending import BACKFILL_SPENDING
+from .domain.risk.facts import BACKFILL_PAYEES
 
 MANIFEST_FIELDS = ("account_id", "customer_id", "currency", "type", "overdraft_limit", "status",
                    "opened_at")
@@ -241,7 +242,7 @@ class _Book:
         self.balance = [0] * len(self.ids)
         self.postings = [0] * len(self.ids)
         self.settlement = {currency: self.active + i for i, currency in enumerate(settlement)}
-        self.scale = {currency: 10 ** exponent(currency) for currency in settlement}
+        self.scale = {currency: 10 ** currency_places(currency) for currency in settlement}
         self.peers: dict[str, list[int]] = {}  # accounts that can send each other money
         for index in range(self.active):
             self.peers.setdefault(self.currency[index], []).append(index)
@@ -272,7 +273,7 @@ class _Book:
             initiator = "system:seed" if kind == "deposit" else f"customer:{self.customer[source]}"
             entries.append(f"{entry_id}\t{kind}\t{amount}\t{code}\t{description}\t{cat}\t{ids[source]}\t"
                            f"{ids[target]}\t{initiator}\t{at}\n")
-            # Like insights/categorize.py: the request's category on the paying leg, else the
+            # Like domain/insights/categorize.py: the request's category on the paying leg, else the
             # default (`transfer` between customers, `other` otherwise); the bank's legs none.
             default = "transfer" if kind == "transfer" and self.customer[source] != self.customer[target] else "other"
             paying = "\\N\t\\N" if kind == "deposit" else (f"{cat}\trequest" if category else f"{default}\tdefault")

@@ -1,16 +1,18 @@
 """A customer's bank accounts: open, list, read, rename, close."""
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from services.common import cursors
+from services.common.amounts import format_amount
+from services.common.errors import Problem
 from services.common.openapi import if_match, problem_alt
-from services.common.problems import Problem
 
 from ..domain import accounts
 from ..models import BankAccount
-from ..money import format_amount
-from ..pagination import decode_keyset, encode_cursor
 from ..schemas import AccountPageSchema, AccountSchema, OpenAccountSchema, PageArgsSchema, RenameAccountSchema
 from .context import customer_actor, customer_session, emitter
 
@@ -53,11 +55,11 @@ def open_account(data: dict):
 def list_accounts(args: dict):
     """The customer's accounts with their balances, oldest first."""
     session, customer_id = customer_session()
-    after = decode_keyset(args["cursor"])
+    after = cursors.after(args["cursor"], cursors.moment, uuid.UUID)
     rows, last = accounts.list_accounts(session, customer_id, args["limit"], after)
     session.commit()
     balances = _ledger().balances([str(row.id) for row in rows]) if rows else {}
-    next_cursor = None if last is None else encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
+    next_cursor = None if last is None else cursors.encode(last.created_at, last.id)
     return {"items": [account_view(row, balances) for row in rows], "next_cursor": next_cursor}
 
 

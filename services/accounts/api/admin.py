@@ -1,14 +1,16 @@
 """Admin endpoints: customers and KYC, freeze and unfreeze, credit limits, the audit log."""
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common import cursors
 from services.common.amounts import AmountError, parse_amount
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..domain import accounts, audit, customers
-from ..pagination import decode_cursor, decode_keyset, encode_cursor, malformed_cursor
 from ..schemas import (AccountLimitSchema, AccountSchema, AdminCustomerSchema, AuditArgsSchema, AuditPageSchema,
                        CustomerArgsSchema, CustomerPageSchema, KycDecisionSchema)
 from .accounts import account_view
@@ -66,10 +68,10 @@ def set_limit(data: dict, account_id: str):
 def list_customers(args: dict):
     """Customers, oldest first; `email` matches exactly (any case), `kyc_status` filters."""
     session, _actor = admin_session()
-    after = decode_keyset(args["cursor"])
+    after = cursors.after(args["cursor"], cursors.moment, uuid.UUID)
     rows, last = customers.list_customers(session, args["limit"], args["email"], args["kyc_status"], after)
     session.commit()
-    next_cursor = None if last is None else encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
+    next_cursor = None if last is None else cursors.encode(last.created_at, last.id)
     return {"items": rows, "next_cursor": next_cursor}
 
 
@@ -94,11 +96,9 @@ def audit_logs(args: dict):
     session, _actor = admin_session()
     before_id = None
     if args["cursor"]:
-        before_id = decode_cursor(args["cursor"]).get("before")
-        if not isinstance(before_id, int):
-            raise malformed_cursor()
+        (before_id,) = cursors.decode(args["cursor"], cursors.row_number)
     filters = audit.AuditFilter(**{k: args[k] for k in ("actor_id", "customer_id", "action", "target_type",
                                                         "target_id", "since", "until")})
     rows, next_id = audit.list_entries(session, filters, args["limit"], before_id)
     session.commit()
-    return {"items": rows, "next_cursor": None if next_id is None else encode_cursor({"before": next_id})}
+    return {"items": rows, "next_cursor": None if next_id is None else cursors.encode(next_id)}

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..models import BankAccount
 from .context import system_session

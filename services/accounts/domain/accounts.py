@@ -15,12 +15,14 @@ from typing import Callable, Protocol
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from services.common.amounts import format_amount
+
 from ..account_types import CREDIT_NEEDS_KYC, MAX_OPEN_ACCOUNTS, OPEN_WITHOUT_KYC, OPENING_OVERDRAFT_LIMIT
 from ..models import BankAccount, Customer
-from ..money import format_amount
 from ..numbers import DEFAULT_SORT_CODE, next_account_number
 from . import audit
-from .errors import AccountClosed, AccountFrozen, AccountLimitReached, KycRequired, NotFound, StaleVersion
+from .errors import (AccountClosed, AccountFrozen, AccountLimitReached, CreditNeedsKyc, KycRequired, NotFound,
+                     StaleVersion)
 
 Emit = Callable[[str, dict], None]
 
@@ -168,8 +170,7 @@ def set_overdraft_limit(session: Session, ledger: LedgerPort, account_id: str, l
     if limit > 0 and account.type in CREDIT_NEEDS_KYC:
         customer = session.get(Customer, account.customer_id, with_for_update=True)
         if customer is None or customer.kyc_status != "verified":
-            raise KycRequired(f"A credit line on a {account.type} account needs a verified customer (KYC).",
-                              status=409)
+            raise CreditNeedsKyc(f"A credit line on a {account.type} account needs a verified customer (KYC).")
     if account.overdraft_limit == limit:
         return account
     before = {"overdraft_limit": format_amount(account.overdraft_limit, account.currency)}

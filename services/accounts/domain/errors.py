@@ -1,72 +1,94 @@
 """Named errors for each broken rule; each is a problem document the API answers with."""
-from services.common.problems import Problem
+from services.common.errors import DomainError
 
 
-class WeakPassword(Problem):
+class WeakPassword(DomainError):
+    status, code = 422, "weak_password"
+
     def __init__(self, rule: str, requirement: str):
-        super().__init__(422, "weak_password", f"The password breaks the {rule} rule: {requirement}.",
+        super().__init__(f"The password breaks the {rule} rule: {requirement}.",
                          rule=rule, errors={"password": [f"{rule}: {requirement}"]})
 
 
-class EmailTaken(Problem):
-    def __init__(self):
-        super().__init__(409, "email_taken", "A customer with this email already exists.")
+class EmailTaken(DomainError):
+    status, code = 409, "email_taken"
+    detail = "A customer with this email already exists."
 
 
-class InvalidCredentials(Problem):
-    def __init__(self):
-        super().__init__(401, "invalid_credentials", "The email or password is wrong.")
+class InvalidCredentials(DomainError):
+    status, code = 401, "invalid_credentials"
+    detail = "The email or password is wrong."
 
 
-class LoginThrottled(Problem):
-    def __init__(self, retry_after: int, locked: bool):
-        code = "login_locked" if locked else "login_throttled"
-        detail = ("Too many failed logins from this address: it is locked out of this email for a while."
-                  if locked else "Too many failed logins: wait before trying again.")
-        super().__init__(429, code, detail, headers={"Retry-After": str(retry_after)},
-                         retry_after=retry_after)
+class LoginThrottled(DomainError):
+    status, code = 429, "login_throttled"
+    detail = "Too many failed logins: wait before trying again."
+
+    def __init__(self, retry_after: int):
+        super().__init__(headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
-class InvalidRefreshToken(Problem):
+class LoginLocked(LoginThrottled):
+    """Too many failures from one address for one email: that pair is locked for a while."""
+    code = "login_locked"
+    detail = "Too many failed logins from this address: it is locked out of this email for a while."
+
+
+class InvalidRefreshToken(DomainError):
+    status, code = 401, "invalid_refresh_token"
+
     def __init__(self, reason: str = "invalid"):
-        super().__init__(401, "invalid_refresh_token", f"The refresh token is {reason}.")
+        super().__init__(f"The refresh token is {reason}.")
 
 
-class NotFound(Problem):
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
     def __init__(self, what: str = "account"):
-        super().__init__(404, "not_found", f"No such {what}.")
+        super().__init__(f"No such {what}.")
 
 
-class AccountClosed(Problem):
-    def __init__(self):
-        super().__init__(409, "account_closed", "The account is closed.")
+class AccountClosed(DomainError):
+    status, code = 409, "account_closed"
+    detail = "The account is closed."
 
 
-class AccountFrozen(Problem):
-    def __init__(self):
-        super().__init__(409, "account_frozen", "The account is frozen.")
+class AccountFrozen(DomainError):
+    status, code = 409, "account_frozen"
+    detail = "The account is frozen."
 
 
-class StaleVersion(Problem):
+class StaleVersion(DomainError):
+    status, code = 412, "precondition_failed"
+    detail = "The account changed since you read it."
+
     def __init__(self, etag: str):
-        super().__init__(412, "precondition_failed", "The account changed since you read it.",
-                         headers={"ETag": etag})
+        super().__init__(headers={"ETag": etag})
 
 
-class LedgerUnavailable(Problem):
-    def __init__(self, detail: str = "The ledger cannot tell the balance right now."):
-        super().__init__(503, "service_unavailable", detail, headers={"Retry-After": "1"}, service="transactions")
+class LedgerUnavailable(DomainError):
+    status, code = 503, "service_unavailable"
+    detail = "The ledger cannot tell the balance right now."
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"Retry-After": "1"}, service="transactions")
 
 
-class KycRequired(Problem):
-    def __init__(self, detail: str, status: int = 403):
-        super().__init__(status, "kyc_required", detail)
+class KycRequired(DomainError):
+    """An account type that needs a verified customer: forbidden until KYC."""
+    status, code = 403, "kyc_required"
 
 
-class AccountLimitReached(Problem):
+class CreditNeedsKyc(KycRequired):
+    """A credit line on an account whose customer is not verified: the state refuses it."""
+    status = 409
+
+
+class AccountLimitReached(DomainError):
+    status, code = 409, "account_limit_reached"
+
     def __init__(self, limit: int):
-        super().__init__(409, "account_limit_reached", f"A customer may have at most {limit} open accounts.",
-                         limit=limit)
+        super().__init__(f"A customer may have at most {limit} open accounts.", limit=limit)
 
 
 class RefreshTokenReused(InvalidRefreshToken):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ..models import Customer, LoginAttempts, LoginEmailAttempts, LoginKnownAddress
 from ..passwords import hash_password, needs_rehash, verify_password
 from .customers import find_by_email
-from .errors import InvalidCredentials, LoginThrottled
+from .errors import InvalidCredentials, LoginLocked, LoginThrottled
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ _RECORD_EMAIL_FAILURE = text("""
 
 def authenticate(session: Session, email: str, password: str, policy: LockoutPolicy,
                  client_address: str | None = None, now: datetime | None = None) -> Customer:
-    """The customer for these credentials, or InvalidCredentials / LoginThrottled.
+    """The customer for these credentials, or InvalidCredentials / LoginThrottled / LoginLocked.
 
     On InvalidCredentials the failure has been recorded: the caller commits before answering.
     """
@@ -93,7 +93,7 @@ def authenticate(session: Session, email: str, password: str, policy: LockoutPol
     over_ceiling = (ceiling is not None and ceiling.failures >= policy.email_ceiling
                     and ceiling.window_started_at > now - timedelta(seconds=policy.email_window_seconds))
     if over_ceiling and not known_here and ceiling.next_attempt_at is not None and ceiling.next_attempt_at > now:
-        raise LoginThrottled(_seconds_until(ceiling.next_attempt_at, now), locked=False)
+        raise LoginThrottled(_seconds_until(ceiling.next_attempt_at, now))
     # Always one argon2 verification: an unknown email costs as much as a wrong password.
     if not verify_password(customer.password_hash if customer is not None else None, password):
         _record_failure(session, key, client, policy, now, stranger=not known_here)
@@ -107,9 +107,9 @@ def authenticate(session: Session, email: str, password: str, policy: LockoutPol
 
 def _refuse_if_throttled(attempts: LoginAttempts, now: datetime) -> None:
     if attempts.locked_until is not None and attempts.locked_until > now:
-        raise LoginThrottled(_seconds_until(attempts.locked_until, now), locked=True)
+        raise LoginLocked(_seconds_until(attempts.locked_until, now))
     if attempts.next_attempt_at is not None and attempts.next_attempt_at > now:
-        raise LoginThrottled(_seconds_until(attempts.next_attempt_at, now), locked=False)
+        raise LoginThrottled(_seconds_until(attempts.next_attempt_at, now))
 
 
 def _forget(session: Session, key: str, client: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from services.accounts.db import act_as_system, install_rls_scoping
 from services.accounts.domain import accounts, audit, customers
 from services.accounts.domain.errors import LedgerUnavailable
-from services.common.problems import Problem
+from services.common.errors import DomainError, Problem
 from services.common.sql import sqlalchemy_url
 
 from .factories import open_account, register
@@ -79,11 +79,11 @@ def test_a_ledger_refusal_leaves_nothing_behind(session, account, owner_engines,
     ledger.refusal = refusal
     owner = str(accounts.get_account(session, account["id"]).customer_id)
     session.rollback()
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(DomainError) as raised:
         accounts.set_status(session, ledger, account["id"], "frozen", audit.SYSTEM, published(events))
     session.rollback()  # what the request's teardown does with an error
     assert raised.value is refusal and events == []
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         customers.decide_kyc(session, ledger, owner, "verified", None, audit.SYSTEM, published(events))
     session.rollback()
     with owner_engines["accounts"].connect() as connection:

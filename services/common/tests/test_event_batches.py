@@ -4,8 +4,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from services.common.errors import Problem
 from services.common.outbox import RejectEvent, RetryLater
-from services.common.problems import Problem
 from tests.support.tokens import FreshAuthHeader, auth_header
 
 FROM_ACCOUNTS = FreshAuthHeader("transactions", caller="accounts")

@@ -5,8 +5,8 @@ import json
 from flask_smorest import Blueprint
 
 from services.common.app_factory import create_service_app
+from services.common.errors import Problem
 from services.common.health import add_readiness_check
-from services.common.problems import Problem
 from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
 AUTH = FreshAuthHeader("demo", subject="c1")

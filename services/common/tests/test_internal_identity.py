@@ -12,7 +12,7 @@ from services.common.http_client import ServiceClient
 from services.common.service_auth import (ISSUER, development_signing_key, generate_signing_key,
                                           mint_internal_token, parse_signing_secret, parse_trusted_keys,
                                           public_key_of, trusted_keys_text, verify_internal_token)
-from services.common.problems import Problem
+from services.common.errors import Problem
 from tests.support.tokens import TEST_SECRET
 
 KEYS = {name: generate_signing_key() for name in ("gateway", "accounts", "transactions", "preferences")}

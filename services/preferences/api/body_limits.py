@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from ..input_guard import MAX_BODY_BYTES, MAX_DEPTH, json_nesting_depth
 

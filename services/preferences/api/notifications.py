@@ -5,10 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.openapi import problem_alt
-from services.common.problems import Problem
 from services.common.service_auth import require_customer
 
-from ..domain.inbox import BadCursor, list_notifications, mark_read, unread_count
+from ..domain.inbox import list_notifications, mark_read, unread_count
 from ..schemas import NotificationPageSchema, NotificationQuerySchema, UnreadCountSchema
 from ..store import mongo_db
 from .body_limits import refuse_unreasonable_body
@@ -24,12 +23,7 @@ class Notifications(MethodView):
     @blp.response(200, NotificationPageSchema)
     def get(self, args):
         """The customer's notifications, newest first; `?unread=true` for unread only."""
-        try:
-            page = list_notifications(mongo_db(), require_customer(), args["limit"],
-                                      args["cursor"], args["unread"])
-        except BadCursor:
-            raise Problem(422, "validation_error", "The cursor is not one this service gave.",
-                          errors={"cursor": ["Unknown cursor."]}) from None
+        page = list_notifications(mongo_db(), require_customer(), args["limit"], args["cursor"], args["unread"])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 

@@ -1,8 +1,6 @@
 """A customer's notification inbox: newest-first keyset pages, read marks, purge."""
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,14 +9,12 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.common import cursors
+
 from .errors import NotificationNotFound
 
 READ_RETENTION = timedelta(days=90)
 EVENT_RETENTION = timedelta(days=30)
-
-
-class BadCursor(ValueError):
-    """A cursor this service did not hand out."""
 
 
 @dataclass(frozen=True)
@@ -28,27 +24,9 @@ class Page:
 
 
 def utc_now() -> datetime:
-    # MongoDB keeps milliseconds; truncating here keeps cursors exact.
+    # MongoDB keeps milliseconds; truncating here keeps a stored time equal to what was written.
     now = datetime.now(timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def encode_cursor(created_at: datetime, notification_id: str) -> str:
-    millis = int(created_at.timestamp() * 1000)
-    return base64.urlsafe_b64encode(f"{millis}|{notification_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Only a millisecond count and an id string come out: never a query fragment."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        millis, notification_id = raw.split("|", 1)
-        created_at = datetime.fromtimestamp(int(millis) / 1000, timezone.utc)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
-        raise BadCursor(cursor) from None
-    if not notification_id:
-        raise BadCursor(cursor)
-    return created_at, notification_id
 
 
 def list_notifications(db: Database, customer_id: str, limit: int,
@@ -56,15 +34,16 @@ def list_notifications(db: Database, customer_id: str, limit: int,
     query: dict[str, Any] = {"customer_id": customer_id}
     if unread_only:
         query["read_at"] = None
-    if cursor is not None:
-        created_at, last_id = decode_cursor(cursor)
+    if cursor is not None:  # "" too is a cursor, and not one this API gave out
+        # Only a datetime and a string come out of a cursor: never a query fragment.
+        created_at, last_id = cursors.decode(cursor, cursors.moment, cursors.key)
         query["$or"] = [{"created_at": {"$lt": created_at}},
                         {"created_at": created_at, "_id": {"$lt": last_id}}]
     found = list(db.notifications.find(query, {"event_key": 0})
                  .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
     items = found[:limit]
     more = len(found) > limit
-    return Page(items, encode_cursor(items[-1]["created_at"], items[-1]["_id"]) if more else None)
+    return Page(items, cursors.encode(items[-1]["created_at"], items[-1]["_id"]) if more else None)
 
 
 def unread_count(db: Database, customer_id: str) -> int:

@@ -1,4 +1,4 @@
-"""Pure functions: merge patch, input guard, validators, quiet hours, alert rules, cursors."""
+"""Pure functions: merge patch, input guard, validators, quiet hours, alert rules."""
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -8,7 +8,6 @@ import pytest
 from services.preferences import validators
 from services.preferences.defaults import DEFAULT_NOTIFICATION_SETTINGS
 from services.preferences.domain.alerts import alerts_for_transfer, quiet_until
-from services.preferences.domain.inbox import BadCursor, decode_cursor, encode_cursor
 from services.preferences.input_guard import json_nesting_depth, unsafe_keys
 from services.preferences.merge_patch import apply_merge_patch, fill_defaults
 
@@ -116,11 +115,3 @@ def test_alert_rules(amount, after, kinds):
     transfer = {"transfer_id": "t", "flags": [], "postings": [_posting(amount, after)]}
     raised = alerts_for_transfer(transfer, lambda _c: DEFAULT_NOTIFICATION_SETTINGS)
     assert [a["kind"] for a in raised] == kinds
-
-
-def test_cursor_round_trip_and_refusals():
-    at = datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=timezone.utc)
-    assert decode_cursor(encode_cursor(at, "n-1")) == (at, "n-1")
-    for bad in ("%%%", "bm9waXBl", "MTIz", "eyIkZ3QiOiAiIn0"):
-        with pytest.raises(BadCursor):
-            decode_cursor(bad)

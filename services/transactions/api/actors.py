@@ -1,7 +1,7 @@
 """Who the request acts for, as the ledger sees it."""
 from services.common.service_auth import current_principal, require_customer
 
-from ..ledger.transfers import Actor
+from ..domain.ledger.transfers import Actor
 
 
 def customer_actor() -> Actor:
@@ -24,8 +24,8 @@ def actor() -> Actor:
 
 def visible_account(session, who: Actor, account_id: str):
     """A customer account the actor may read (an admin: any); another's answers as missing."""
-    from ..ledger.accounts import get_accounts
-    from ..ledger.errors import NotFound
+    from ..domain.ledger.accounts import get_accounts
+    from ..domain.ledger.errors import NotFound
     found = get_accounts(session, [account_id])
     if not found or found[0].kind != "customer" or not (who.is_admin or found[0].customer_id == who.customer_id):
         raise NotFound(f"Account {account_id} does not exist.")

@@ -5,20 +5,19 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from services.common.amounts import to_minor
 from services.common.db_errors import retry_transient
+from services.common.errors import flatten_messages, problem_body
 from services.common.outbox_wiring import publish
-from services.common.problems import flatten_messages
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.batch import BatchItem, post_batch
-from ..ledger.errors import STATUS, LedgerError
-from ..ledger.events import transfer_posted
-from ..ledger.transfers import post_deposit
-from ..money import to_minor
+from ..domain.ledger.batch import BatchItem, post_batch
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.transfers import post_deposit
 from .actors import admin_actor
 from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
-from .schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema
+from ..schemas import BatchItemSchema, BatchRequestSchema, BatchResultSchema, DepositRequestSchema, TransferSchema
 from .serialize import planned_transfer_json
 from .transfers import posted
 
@@ -53,7 +52,7 @@ def batch(body):
 
     def post_all() -> dict[int, dict]:
         results = dict(invalid)
-        posted_items = post_batch(session, who.name, request.path, items, planned_transfer_json, _problem,
+        posted_items = post_batch(session, who.name, request.path, items, planned_transfer_json,
                                   request_id=current_request_id())
         for result in posted_items:
             results[result.index] = {"index": result.index, "status": result.status, "body": result.body}
@@ -79,7 +78,7 @@ def _parse_items(raw_items: list[dict]) -> tuple[list[BatchItem], dict[int, dict
         try:
             item = schema.load(raw)
         except ValidationError as error:
-            invalid[index] = {"index": index, "status": 422, "body": _problem_body(
+            invalid[index] = {"index": index, "status": 422, "body": problem_body(
                 422, "validation_error", "The item has invalid fields.",
                 errors=flatten_messages(error.messages))}
             continue
@@ -90,11 +89,3 @@ def _parse_items(raw_items: list[dict]) -> tuple[list[BatchItem], dict[int, dict
                                description=item["description"], category=item["category"]))
     return items, invalid
 
-
-def _problem(error: LedgerError) -> dict:
-    return _problem_body(STATUS[type(error)], error.code, error.detail, **error.extra)
-
-
-def _problem_body(status: int, code: str, detail: str, **extra) -> dict:
-    return {"type": f"https://errors.finovabank.example/{code}", "title": code.replace("_", " ").capitalize(),
-            "status": status, "detail": detail, "code": code, **extra}

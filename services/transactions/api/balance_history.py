@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from services.common.amounts import from_minor
 from services.common.sql import read_session
 
-from ..ledger.balance_history import MAX_DAYS, balance_history
-from ..money import from_minor
+from ..domain.ledger.balance_history import MAX_DAYS, balance_history
 from .actors import actor, visible_account
 
 blp = Blueprint("balance_history", __name__, url_prefix="/api/v1", description="Balance history.")

@@ -1,6 +1,6 @@
 """Bills: GET/POST /api/v1/bills, PATCH/DELETE /api/v1/bills/{id}, POST /api/v1/bills/{id}/pay
 (API.md "Scheduled transfers, bills, rewards"). The customer's own; autopay, reminders and
-overdue notices are the runner's (workflows/bills.py)."""
+overdue notices are the runner's (domain/workflows/bills.py)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -9,19 +9,18 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.currency import CurrencyCode
+from services.common.errors import Problem
 from services.common.input_rules import SafeText, WholeNumber
-from services.common.problems import Problem
 from services.common.sql import read_session
 
-from ..money import from_minor, to_minor
-from ..workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
+from ..domain.workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today
 from .ids import path_id
 from .actors import customer_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write, optional_idempotent_write
-from .schemas import ID, Iban, TransferSchema
+from ..schemas import ID, Iban, TransferSchema
 
 blp = Blueprint("bills", __name__, url_prefix="/api/v1", description="Bills, reminders and autopay.")
 

@@ -11,16 +11,16 @@ from services.common.amounts import AmountError, AmountString, parse_amount, to_
 from services.common.currency import CurrencyCode
 from services.common.db_errors import retry_transient
 from services.common.input_rules import SafeText
-from services.common.problems import MEDIA_TYPE, Problem
+from services.common.problems import MEDIA_TYPE
 from services.common.request_id import current_request_id
 from services.common.service_auth import require_role
 from services.common.sql import request_session
 
-from ..books.journal import LineInput, create_entry, get_entry, list_entries, post_entry, void_entry
-from ..books.keys import fingerprint, run_once
-from ..books.periods import close_period, create_period, get_period, list_periods
-from ..books.trial_balance import chart_with_balances, trial_balance
-from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT
+from ..domain.books.journal import LineInput, create_entry, get_entry, list_entries, post_entry, void_entry
+from ..domain.books.keys import fingerprint, run_once
+from ..domain.books.periods import close_period, create_period, get_period, list_periods
+from ..domain.books.trial_balance import chart_with_balances, trial_balance
+from ..domain.books.values import EARLIEST_MOMENT, LATEST_MOMENT
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, read_key
 
 blp = Blueprint("books", __name__, url_prefix="/api/v1/admin", description="The bank's books.")
@@ -169,7 +169,7 @@ def _admin() -> str:
 
 
 def _write(who: str, action, *, key_required: bool) -> Response:
-    """Run a books write once per Idempotency-Key (books/keys.py), retried on transient errors."""
+    """Run a books write once per Idempotency-Key (domain/books/keys.py), retried on transient errors."""
     key = read_key(key_required)
     session = request_session()
     request_hash = fingerprint(request.method, request.path, request.get_json(silent=True) or {})

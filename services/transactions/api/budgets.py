@@ -7,15 +7,15 @@ from datetime import date
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount, to_minor, validate_amount_for_currency
+from services.common.amounts import (AmountError, AmountString, from_minor, parse_amount, to_minor,
+                                     validate_amount_for_currency)
 from services.common.currency import CurrencyCode
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import read_session, request_session
 
-from ..insights.budgets import budget_json, change_limit, create_budget, delete_budget, get_budget, list_budgets
-from ..insights.categories import SLUGS
-from ..insights.spending import spent_by_category
-from ..money import from_minor
+from ..domain.insights.budgets import budget_json, change_limit, create_budget, delete_budget, get_budget, list_budgets
+from ..domain.insights.categories import SLUGS
+from ..domain.insights.spending import spent_by_category
 from .actors import customer_actor, visible_account
 from .ids import path_id
 

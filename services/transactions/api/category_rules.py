@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 from services.common.input_rules import WholeNumber
 from services.common.sql import request_session
 
-from ..insights.categories import SLUGS
-from ..insights.patterns import MAX_PATTERN
-from ..insights.rules import create_rule, delete_rule, list_rules, update_rule
+from ..domain.insights.categories import SLUGS
+from ..domain.insights.patterns import MAX_PATTERN
+from ..domain.insights.rules import create_rule, delete_rule, list_rules, update_rule
 from .actors import customer_actor
 from .ids import path_id
 

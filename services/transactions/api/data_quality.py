@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from services.common.sql import request_session
 
 from ..accounts_service import account_pages
-from ..ledger.quality import DIMENSIONS, last_report, run_report
+from ..domain.ledger.quality import DIMENSIONS, last_report, run_report
 from .actors import admin_actor
 
 blp = Blueprint("data_quality", __name__, url_prefix="/api/v1/admin", description="The data-quality report.")

@@ -8,14 +8,14 @@ from flask_smorest import Blueprint
 from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 
-from ..ledger.events import transfer_posted
-from ..ledger.external import return_external, settle_external
-from ..ledger.transfers import find_entry
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.external import return_external, settle_external
+from ..domain.ledger.transfers import find_entry
 from .ids import path_id
 from .actors import admin_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
-from .schemas import TransferSchema
+from ..schemas import TransferSchema
 from .serialize import rfc3339, transfer_json
 
 blp = Blueprint("external_transfers", __name__, url_prefix="/api/v1/admin",

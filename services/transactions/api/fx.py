@@ -10,9 +10,9 @@ from services.common.openapi import anchored
 from services.common.service_auth import current_principal, require_role
 from services.common.sql import request_session
 
-from ..books.fees import KINDS, PERCENT_PATTERN, parse_percent, put_fee, schedule
-from ..books.fx import RATE_PATTERN, RateError, history_page, parse_rate, put_rate, rates_at
-from ..books.values import EARLIEST_MOMENT, LATEST_MOMENT, decimal_text, rfc3339, utc_now
+from ..domain.books.fees import KINDS, PERCENT_PATTERN, parse_percent, put_fee, schedule
+from ..domain.books.fx import RATE_PATTERN, RateError, history_page, parse_rate, put_rate, rates_at
+from ..domain.books.values import EARLIEST_MOMENT, LATEST_MOMENT, decimal_text, rfc3339, utc_now
 from ..currencies import minor_units
 
 blp = Blueprint("fx", __name__, url_prefix="/api/v1", description="FX rates and fees.")

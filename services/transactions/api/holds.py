@@ -3,27 +3,27 @@ POST /api/v1/holds/{id}/capture and /release (API.md "Holds"). Creating, capturi
 releasing are the card integration's (admin); customers read their own holds."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common import cursors
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
+from services.common.errors import Problem
 from services.common.input_rules import SafeText
 from services.common.outbox_wiring import publish
-from services.common.problems import Problem
 from services.common.request_id import current_request_id
 from services.common.sql import read_session, request_session
 
-from ..ledger.events import transfer_posted
-from ..ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
-from ..money import from_minor, to_minor
-from .cursors import decode_after, encode_after
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.holds import STATUSES, Hold, capture_hold, create_hold, get_hold, list_holds, release_hold
 from .ids import path_id
 from .actors import actor, admin_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL, IDEMPOTENCY_REQUIRED, idempotent_write, optional_idempotent_write
-from .schemas import ID, MoneySchema, TransferSchema
+from ..schemas import ID, MoneySchema, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
 
 blp = Blueprint("holds", __name__, url_prefix="/api/v1", description="Card authorisations (holds).")
@@ -112,8 +112,9 @@ def create(body):
 def index(query):
     """The customer's holds (an admin's: any), newest first; filters account_id and status."""
     found, after = list_holds(read_session(), actor(), limit=query["limit"], account_id=query["account_id"],
-                              status=query["status"], after=decode_after(query["cursor"]))
-    return {"items": [hold_json(h) for h in found], "next_cursor": encode_after(after)}
+                              status=query["status"],
+                              after=cursors.after(query["cursor"], cursors.moment, uuid.UUID))
+    return {"items": [hold_json(h) for h in found], "next_cursor": cursors.encode(*after) if after else None}
 
 
 @blp.get("/holds/<hold_id>")

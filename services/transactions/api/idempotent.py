@@ -25,12 +25,13 @@ from flask import Response, json, request
 from sqlalchemy.orm import Session
 
 from services.common.db_errors import retry_transient
+from services.common.errors import Problem
 from services.common.openapi import idempotency_key
-from services.common.problems import MEDIA_TYPE, Problem, problem_response
+from services.common.problems import MEDIA_TYPE
 from services.common.sql import request_session
 
-from ..ledger.errors import STATUS, LedgerError, stored_refusal
-from ..ledger.idempotency import claim, record, request_fingerprint
+from ..domain.ledger.errors import LedgerError, stored_refusal
+from ..domain.ledger.idempotency import claim, record, request_fingerprint
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -60,11 +61,6 @@ def required_key() -> str:
     return read_key(required=True)
 
 
-def problem_body(error: LedgerError) -> dict:
-    """The refusal exactly as the app's LedgerError handler answers it."""
-    return problem_response(STATUS[type(error)], error.code, error.detail, **error.extra).get_json()
-
-
 def idempotent_write(scope: str, action: Action, schema: type[ma.Schema]) -> Response:
     """`schema` is the operation's declared response schema (its @blp.response): a success is
     dumped through it before it is stored, so the first answer and every replay carry what
@@ -87,7 +83,7 @@ def _attempt(session: Session, scope: str, key: str, fingerprint: str, action: A
     except LedgerError as error:
         if not stored_refusal(error):
             raise
-        status, body, resource_id = STATUS[type(error)], problem_body(error), None
+        status, body, resource_id = error.status, error.body(), None
     record(session, scope, key, status, body, resource_id)
     session.commit()
     return _json(body, status, replayed=False)
@@ -115,7 +111,7 @@ def _instance(schema: type[ma.Schema]) -> ma.Schema:
 def optional_idempotent_write(scope: str, action: Action, schema: type[ma.Schema]) -> Response:
     """State changes (capture, release, settle, return) take an optional Idempotency-Key
     (API.md "State changes"): with one, exactly as idempotent_write; without, the action runs
-    once in its own transaction (a refusal answers as the LedgerError handler does)."""
+    once in its own transaction (a refusal answers as the app's error handler does)."""
     if read_key(required=False):
         return idempotent_write(scope, action, schema)
     session = request_session()

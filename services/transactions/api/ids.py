@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ..ledger.errors import NotFound
+from ..domain.ledger.errors import NotFound
 
 
 def path_id(value: str, noun: str) -> uuid.UUID:

@@ -1,20 +1,20 @@
 """For other services: ledger balances of bank accounts, and the accounts service's
 synchronous calls that put a freeze, a close, a credit limit or a KYC decision in force in
-the ledger before the accounts service commits and answers (ledger/account_sync.py)."""
+the ledger before the accounts service commits and answers (domain/ledger/account_sync.py)."""
 from __future__ import annotations
 
 import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 
-from services.common.problems import Problem
+from services.common.amounts import from_minor
+from services.common.errors import Problem
 from services.common.service_auth import current_principal
 from services.common.sql import request_session
 
-from ..ledger.account_sync import apply_account_snapshot, apply_customer_kyc
-from ..ledger.accounts import get_accounts
-from ..ledger.events import AccountSnapshotSchema, CustomerKycSchema, load, snapshot_from
-from ..money import from_minor
+from ..domain.ledger.account_sync import apply_account_snapshot, apply_customer_kyc
+from ..domain.ledger.accounts import get_accounts
+from ..domain.ledger.events import AccountSnapshotSchema, CustomerKycSchema, load, snapshot_from
 from .serialize import ledger_account_json
 
 blp = Blueprint("internal_ledger", __name__, url_prefix="/internal", description="Service-to-service calls.")

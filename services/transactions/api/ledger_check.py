@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from services.common.sql import request_session
 
-from ..ledger.integrity import last_run, run_check
+from ..domain.ledger.integrity import last_run, run_check
 from .actors import admin_actor
 
 blp = Blueprint("ledger_check", __name__, url_prefix="/api/v1/admin",

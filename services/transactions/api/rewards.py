@@ -7,18 +7,18 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common import cursors
 from services.common.input_rules import WholeNumber
 from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session
 
-from ..ledger.events import transfer_posted
-from ..workflows.rewards import PROGRAM, RewardItem, redeem, rewards_of
+from ..domain.ledger.events import transfer_posted
+from ..domain.workflows.rewards import PROGRAM, RewardItem, redeem, rewards_of
 from .actors import customer_actor
-from .cursors import decode_after, encode_after
 from .idempotent import IDEMPOTENCY_REQUIRED
 from .idempotent import idempotent_write
-from .schemas import ID, TransferSchema
+from ..schemas import ID, TransferSchema
 from .serialize import planned_transfer_json, rfc3339
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Reward points.")
@@ -75,9 +75,9 @@ def show(query):
     """The program's published rule, the points balance (the sum of the items) and the items."""
     who = customer_actor()
     balance, items, following = rewards_of(read_session(), who.customer_id, query["limit"],
-                                           decode_after(query["cursor"], int))
+                                           cursors.after(query["cursor"], cursors.moment, cursors.row_number))
     return {"program": PROGRAM, "points_balance": balance, "items": [item_json(i) for i in items],
-            "next_cursor": encode_after(following)}
+            "next_cursor": cursors.encode(*following) if following else None}
 
 
 @blp.post("/rewards/redeem")

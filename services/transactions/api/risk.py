@@ -2,24 +2,25 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from services.common import cursors
+from services.common.errors import Problem
 from services.common.outbox_wiring import publish
-from services.common.problems import Problem
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.events import transfer_posted, transfer_risk
-from ..risk.facts import load_rules
-from ..risk.reviews import STATUSES, approve_review, get_review, list_reviews, reject_review
-from ..risk.rules import CODES, RuleError, check_rule
-from ..workflows.execute import post_request
+from ..domain.ledger.events import transfer_posted, transfer_risk
+from ..domain.risk.facts import load_rules
+from ..domain.risk.reviews import STATUSES, approve_review, get_review, list_reviews, reject_review
+from ..domain.risk.rules import CODES, RuleError, check_rule
+from ..domain.workflows.execute import post_request
 from .actors import admin_actor
-from .cursors import decode_after, encode_after
 from .ids import path_id
 from .idempotent import IDEMPOTENCY_OPTIONAL, optional_idempotent_write
 from .serialize import review_json, rfc3339
@@ -118,8 +119,9 @@ def reviews(query):
     """The review queue, oldest first; `?status=open|approved|rejected`."""
     admin_actor()
     found, after = list_reviews(request_session(), status=query["status"], limit=query["limit"],
-                                after=decode_after(query["cursor"]))
-    return {"items": [review_json(review) for review in found], "next_cursor": encode_after(after)}
+                                after=cursors.after(query["cursor"], cursors.moment, uuid.UUID))
+    return {"items": [review_json(review) for review in found],
+            "next_cursor": cursors.encode(*after) if after else None}
 
 
 @blp.get("/reviews/<review_id>")

@@ -1,28 +1,28 @@
 """Scheduled and recurring transfers: GET/POST /api/v1/scheduled-transfers,
 GET/PATCH/DELETE /api/v1/scheduled-transfers/{id}, GET .../{id}/runs (API.md "Scheduled
 transfers, bills, rewards"). The customer's own; an admin reads any. The runs are made by
-`python -m services.transactions.cli run-due` (workflows/schedules.py)."""
+`python -m services.transactions.cli run-due` (domain/workflows/schedules.py)."""
 from __future__ import annotations
 
+import uuid
 
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.amounts import AmountError, AmountString, parse_amount
+from services.common import cursors
+from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
+from services.common.errors import Problem
 from services.common.input_rules import SafeText, WholeNumber
-from services.common.problems import Problem
 from services.common.sql import read_session, request_session
 
-from ..money import from_minor, to_minor
-from ..workflows.recurrence import FREQUENCIES
-from ..workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
+from ..domain.workflows.recurrence import FREQUENCIES
+from ..domain.workflows.schedules import (Run, Schedule, cancel_schedule, change_schedule, create_schedule, get_schedule,
                                    list_runs, list_schedules)
-from .cursors import decode_after, encode_after
 from .ids import path_id
 from .actors import actor, customer_actor
 from .idempotent import IDEMPOTENCY_OPTIONAL
 from .idempotent import optional_idempotent_write
-from .schemas import ID, DestinationSchema, MoneySchema
+from ..schemas import ID, DestinationSchema, MoneySchema
 from .serialize import rfc3339
 
 blp = Blueprint("scheduled_transfers", __name__, url_prefix="/api/v1",
@@ -150,8 +150,8 @@ def index(query):
     """The customer's schedules (an admin's: all), newest first."""
     who = actor()
     found, after = list_schedules(read_session(), None if who.is_admin else who.customer_id, query["limit"],
-                                  decode_after(query["cursor"]))
-    return {"items": [schedule_json(s) for s in found], "next_cursor": encode_after(after)}
+                                  cursors.after(query["cursor"], cursors.moment, uuid.UUID))
+    return {"items": [schedule_json(s) for s in found], "next_cursor": cursors.encode(*after) if after else None}
 
 
 @blp.get("/scheduled-transfers/<schedule_id>")

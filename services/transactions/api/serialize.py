@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..ledger.accounts import LedgerAccount
-from ..ledger.statements import StatementLine
-from ..ledger.transfers import EntryView
-from ..books.values import decimal_text
-from ..money import from_minor
+from services.common.amounts import from_minor
 
+from ..domain.ledger.accounts import LedgerAccount
+from ..domain.ledger.statements import StatementLine
+from ..domain.ledger.transfers import EntryView
+from ..domain.books.values import decimal_text
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
@@ -87,7 +87,7 @@ def ledger_account_json(account: LedgerAccount) -> dict:
 
 def planned_transfer_json(entry, created_at: datetime, external=None) -> dict:
     """A freshly posted entry (not yet read back), shaped like transfer_json; `external` the
-    ExternalState of an external transfer (ledger/external.py)."""
+    ExternalState of an external transfer (domain/ledger/external.py)."""
     return {**_money_fields(entry),
         "id": str(entry.id),
         "kind": entry.kind,

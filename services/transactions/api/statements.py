@@ -4,14 +4,14 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import read_session, request_session
 
-from ..insights.categories import SLUGS
-from ..insights.lines import recategorize
-from ..ledger.statements import BadCursor, statement_line, statement_page
+from ..domain.insights.categories import SLUGS
+from ..domain.insights.lines import recategorize
+from ..domain.ledger.statements import statement_line, statement_page
 from .actors import actor, customer_actor, visible_account
-from .schemas import StatementLineSchema, StatementPageSchema, StatementQuerySchema
+from ..schemas import StatementLineSchema, StatementPageSchema, StatementQuerySchema
 from .serialize import statement_line_json
 
 blp = Blueprint("statements", __name__, url_prefix="/api/v1", description="Statements.")
@@ -25,12 +25,8 @@ def statement(query, account_id: str):
     who = actor()
     session = read_session()
     visible_account(session, who, account_id)
-    try:
-        lines, next_cursor = statement_page(session, account_id, limit=query["limit"], cursor=query["cursor"],
-                                            since=query["from_"], until=query["to"],
-                                            category=query["category"])
-    except BadCursor as exc:
-        raise Problem(422, "validation_error", str(exc), errors={"cursor": [str(exc)]}) from None
+    lines, next_cursor = statement_page(session, account_id, limit=query["limit"], cursor=query["cursor"],
+                                        since=query["from_"], until=query["to"], category=query["category"])
     return {"items": [statement_line_json(line) for line in lines], "next_cursor": next_cursor}
 
 

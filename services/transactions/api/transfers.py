@@ -9,16 +9,16 @@ from services.common.outbox_wiring import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 
-from ..ledger.events import transfer_posted
-from ..ledger.errors import NotFound
+from ..domain.ledger.events import transfer_posted
+from ..domain.ledger.errors import NotFound
 from ..metrics import count_transfer
-from ..ledger.transfers import get_entry_for, reverse_entry
-from ..risk.reviews import review_of_transfer
-from ..workflows.execute import transfer_action
+from ..domain.ledger.transfers import get_entry_for, reverse_entry
+from ..domain.risk.reviews import review_of_transfer
+from ..domain.workflows.execute import transfer_action
 from .ids import path_id
 from .actors import actor, customer_actor
 from .idempotent import IDEMPOTENCY_REQUIRED, idempotent_write
-from .schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
+from ..schemas import ReverseRequestSchema, TransferRequestSchema, TransferSchema
 from .serialize import pending_review_json, planned_transfer_json, rfc3339, transfer_json
 
 blp = Blueprint("transfers", __name__, url_prefix="/api/v1", description="Money movement.")

@@ -15,8 +15,8 @@ def _pinned_today(monkeypatch):
     """The service's 'today' is the test's TODAY, even when the run crosses midnight (UTC)."""
     from services.transactions.api import balance_history as history_api
     from services.transactions.api import bills as bills_api
-    from services.transactions.workflows import bills as bills_domain
-    from services.transactions.workflows import schedules as schedules_domain
+    from services.transactions.domain.workflows import bills as bills_domain
+    from services.transactions.domain.workflows import schedules as schedules_domain
     for module, name in ((schedules_domain, "utc_today"), (bills_domain, "utc_today"), (bills_api, "utc_today"),
                          (history_api, "_today")):
         monkeypatch.setattr(module, name, lambda: TODAY)

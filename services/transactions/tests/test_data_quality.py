@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from services.transactions.ledger.quality import DIMENSIONS
+from services.transactions.domain.ledger.quality import DIMENSIONS
 from services.transactions.tests.factories import admin_headers, customer_headers
 from services.transactions.tests.test_ledger_check import busy, check_now, tamper  # noqa: F401 - fixture
 

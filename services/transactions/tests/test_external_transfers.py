@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from services.accounts.numbers import account_number
-from services.transactions.ledger.external import InvalidIban, parse_iban
+from services.transactions.domain.ledger.external import InvalidIban, parse_iban
 from services.transactions.tests.factories import (admin_headers, balance, customer_headers, open_account,
                                                    transfer)
 from services.transactions.tests.test_fx_transfers import postings_of, put_fee

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import request_session
-from services.transactions.books.fees import fee_for, parse_percent, percent_of
+from services.transactions.domain.books.fees import fee_for, parse_percent, percent_of
 from services.transactions.tests.factories import ADMIN
 from tests.support.tokens import auth_header
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.transactions.books.fx import RateError, convert, inverse, parse_rate, rate_at
+from services.transactions.domain.books.fx import RateError, convert, inverse, parse_rate, rate_at
 from services.transactions.demo_rates import DEMO_RATES, load_demo_rates
 from services.transactions.tests.factories import ADMIN
 from tests.support.tokens import auth_header

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.transactions.ledger.holds import expire_due_holds
+from services.transactions.domain.ledger.holds import expire_due_holds
 from services.transactions.tests.factories import (admin_headers, change_status, customer_headers, deposit,
                                                    open_account, transfer)
 from services.transactions.tests.test_account_sync import put_account, snapshot

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from services.transactions.insights.categories import SLUGS
+from services.transactions.domain.insights.categories import SLUGS
 from services.transactions.tests.factories import (at_once, balance, customer_headers, deposit, open_account, transfer)
 from services.transactions.tests.test_fx_transfers import put_rate
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from database.migrations.tests.test_partitioning import _post, _snapshot, scratch_ledger
 from services.common.sql import sqlalchemy_url
 from services.transactions.cli import main as cli
-from services.transactions.ledger.partitions import Month, create_partitions, months_from
+from services.transactions.domain.ledger.partitions import Month, create_partitions, months_from
 
 
 def test_months_run_across_the_year_end():

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.sql import request_session
-from services.transactions.books.pricing import price, quote_fx
+from services.transactions.domain.books.pricing import price, quote_fx
 from services.transactions.tests.books_support import admin
 
 ACCOUNTS = {"source": "acc-eur", "target": "acc-usd", "fee_income": "internal:fees:EUR",

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.transactions.workflows.recurrence import Recurrence, ScheduleError, month_day
+from services.transactions.domain.workflows.recurrence import Recurrence, ScheduleError, month_day
 
 
 def take(recurrence, n, after=None):

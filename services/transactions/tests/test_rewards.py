@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.transactions.workflows.rewards import points_for
+from services.transactions.domain.workflows.rewards import points_for
 
 from .factories import admin_headers, balance, customer_headers, deposit, open_account, transfer
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.transactions.risk.rules import (CODES, DEFAULT_RULES, Candidate, Facts, Rule, RuleError, check_rule,
+from services.transactions.domain.risk.rules import (CODES, DEFAULT_RULES, Candidate, Facts, Rule, RuleError, check_rule,
                                               default_rules, evaluate)
 
 EUR = Candidate({"EUR": Decimal("100.00")})

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from devstack import seed as make_seed
-from services.transactions.ledger.integrity import check_ledger
+from services.transactions.domain.ledger.integrity import check_ledger
 from services.transactions.seed import (MANIFEST_FIELDS, LedgerCheckFailed, SeedRefused, _Book, read_manifest,
                                         seed_ledger)
 

@@ -1,0 +1,1 @@
+"""Automated workflows: scheduled and recurring transfers, bills, rewards, the run-due runner (Flask-free)."""

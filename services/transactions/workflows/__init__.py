@@ -1,1 +1,0 @@
-"""Automated workflows: scheduled and recurring transfers (Flask-free)."""

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 from flask import request
 
 from services.common.app_factory import create_service_app
+from services.common.errors import Problem
 from services.common.health import add_readiness_check
-from services.common.problems import Problem
 from services.common.tracing import untrusted_trace_headers
 
 from . import auth, dashboard, dead_letters

@@ -15,8 +15,8 @@ import requests
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
+from services.common.errors import Problem
 from services.common.openapi import problem_alt
-from services.common.problems import Problem
 from services.common.service_auth import Principal, bearer_token
 
 from .tokens import AccessTokens, new_refresh_token, unauthorized

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .paths import neutered
 

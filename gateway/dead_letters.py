@@ -12,8 +12,8 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from services.common.errors import Problem
 from services.common.openapi import problem_alt
-from services.common.problems import Problem
 from services.common.service_auth import Principal
 
 from .auth import authenticate

@@ -13,7 +13,8 @@ import json
 
 from gunicorn import util
 
-from services.common.problems import DEFAULT_CODES, MEDIA_TYPE
+from services.common.errors import DEFAULT_CODES
+from services.common.problems import MEDIA_TYPE
 
 CODES = {**DEFAULT_CODES, 400: "bad_request", 414: "uri_too_long", 417: "expectation_failed",
          431: "headers_too_large", 501: "not_implemented"}

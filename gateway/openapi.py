@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 from .auth import PUBLIC_ROUTES
 from .routes import RouteTable

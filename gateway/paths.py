@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, request
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 
 ENVIRON_KEY = "finova.path_refusal"
 # %2e . | %2f / | %5c \ | %00 NUL, and the same with the % itself encoded once or more (%252e).

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Response, request
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.service_auth import Principal
 
 from .upstreams import Upstream

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from services.common.problems import Problem
+from services.common.errors import Problem
 from services.common.service_auth import Principal
 
 ALGORITHM = "HS256"

@@ -15,8 +15,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import ReadTimeoutError
 
+from services.common.errors import Problem
 from services.common.http_client import ServiceClient
-from services.common.problems import Problem
 
 from .breaker import CircuitBreaker, CircuitOpen
 from .settings import UPSTREAMS

@@ -231,7 +231,7 @@ def test_backup_wipe_restore_gives_back_the_same_balances_entries_and_preference
     assert pg_snapshot(databases) == before_pg
     assert mongo_snapshot(stores.mongo_url) == before_mongo
     engine = make_engine(databases["transactions"].owner_url, "drill", pool_size=1)
-    from services.transactions.ledger.integrity import check_ledger
+    from services.transactions.domain.ledger.integrity import check_ledger
     with Session(engine) as session:
         assert check_ledger(session) == []
     engine.dispose()

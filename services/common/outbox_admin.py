@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .metrics import add_collector
 from .outbox import OutboxRelay, dead_letters, outbox_gauges, replay_dead_letter
-from .problems import Problem
+from .errors import Problem
 from .service_auth import require_role
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,6 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError, flatten_messages, problem_body
-# The gateway (gateway/*.py) still imports these two from here; the services import errors.py.
-from .errors import DEFAULT_CODES, Problem  # noqa: F401
 
 log = logging.getLogger(__name__)
 

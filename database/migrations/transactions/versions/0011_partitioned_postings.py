@@ -6,7 +6,7 @@ lock, generically from the catalogue so nothing of it is forgotten:
   so a later migration's ADD COLUMN on postings keeps working on the partitioned table;
 - monthly partitions `postings_yYYYYmMM` (UTC months) cover every existing row and the three
   months ahead, and `postings_default` catches anything else, so an insert never fails when
-  the create-partitions command has not run (services/transactions/ledger/partitions.py
+  the create-partitions command has not run (services/transactions/domain/ledger/partitions.py
   moves such rows out when it creates their month);
 - the primary key becomes (id, created_at): a partitioned table's keys must include the
   partition key. ids still come from the same sequence, so they stay unique; nothing

@@ -1,6 +1,6 @@
 """Risk: the rules admins set (with their audit trail), the decisions the rules made, the
 review queue, and the payees and countries each customer has paid (API.md "Risk: rules and
-reviews"; services/transactions/risk/).
+reviews"; services/transactions/domain/risk/).
 
 - risk_rules: one row per rule code, seeded with the defaults a retail bank starts with;
   every change is appended to risk_rule_changes (who, when, what) by trigger, so the trail

@@ -1,4 +1,4 @@
-"""Money management (API.md "Categories, rules, budgets, insights"; services/transactions/insights/):
+"""Money management (API.md "Categories, rules, budgets, insights"; services/transactions/domain/insights/):
 
 - postings.categorized_by: how a new statement line got its category (request, rule,
   default), written with the posting and, like it, never changed;
@@ -59,7 +59,7 @@ CREATE TABLE spending_daily (
     PRIMARY KEY (customer_id, day, category, account_id, currency)
 );
 
--- The spending of the postings already written (services/transactions/insights/spending.py,
+-- The spending of the postings already written (services/transactions/domain/insights/spending.py,
 -- BACKFILL_SPENDING: the same rule). Lines keep the category they were posted with.
 INSERT INTO spending_daily (customer_id, day, category, account_id, currency, amount, lines)
 SELECT a.customer_id, CAST(e.created_at AT TIME ZONE 'UTC' AS date), coalesce(p.category, 'other'),

@@ -14,10 +14,10 @@ import pytest
 from pymongo import MongoClient
 from sqlalchemy import create_engine, text
 
-from devstack.stack import (MONGO_LAUNCHER_CACHE, ROOT, AppProcesses, app_environment, free_port, migrate,
-                            prepare_databases, start_apps, start_stores)
+from devstack.stack import (MONGO_LAUNCHER_CACHE, ROOT, AppProcesses, free_port, migrate, prepare_databases,
+                            start_stores)
 from services.common.sql import sqlalchemy_url
-from tests.support.otlp_collector import OtlpCollector
+from tests.support.suite import start_suite
 from tests.support.tokens import TEST_JWT_SIGNING_KEYS, TEST_SECRET
 
 TEST_MONGO_DB = "test_preferences"
@@ -172,30 +172,10 @@ def preferences_app(mongo_db, stores):
 
 
 @pytest.fixture(scope="session")
-def trace_collector():
-    """Where the `suite`'s apps export their spans (OTLP over HTTP), for the tracing tests."""
-    collector = OtlpCollector()
-    yield collector
-    collector.stop()
-
-
-@pytest.fixture(scope="session")
-def suite(stores, suite_databases, trace_collector, tmp_path_factory) -> AppProcesses:
+def suite(stores, suite_databases, tmp_path_factory) -> AppProcesses:
     """All four apps as real gunicorn processes on free ports, started once per run, on
-    databases of their own (suite_databases, SUITE_MONGO_DB), exporting spans to the
-    trace_collector."""
-    ports = {name: free_port() for name in ("gateway", "accounts", "transactions", "preferences")}
-    environments = app_environment(
-        ports, suite_databases, stores.mongo_url, SUITE_MONGO_DB,
-        # No INTERNAL_TOKEN_SECRET: each app signs with its own development key (devstack/stack.py).
-        extra={"JWT_SIGNING_KEYS": TEST_JWT_SIGNING_KEYS,
-               "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO",
-               # Every test calls from 127.0.0.1: the limits have their own tests (gateway/tests).
-               "RATE_LIMIT_PER_IP": "100000/minute", "RATE_LIMIT_PER_CUSTOMER": "100000/minute",
-               "RATE_LIMIT_LOGIN_PER_IP": "10000/minute", "RATE_LIMIT_REGISTER_PER_IP": "10000/minute",
-               # The e2e modules and the security tests each log the one admin in.
-               "RATE_LIMIT_LOGIN_PER_EMAIL": "10000/minute",
-               "OUTBOX_RELAY_INTERVAL": "0.2", **trace_collector.environment()})
-    apps = start_apps(ports, environments, tmp_path_factory.mktemp("suite-logs"))
+    databases of their own (suite_databases, SUITE_MONGO_DB)."""
+    apps = start_suite(stores, suite_databases, SUITE_MONGO_DB, tmp_path_factory.mktemp("suite-logs"))
     yield apps
     apps.stop()
+

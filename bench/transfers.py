@@ -152,7 +152,7 @@ def drive(clients: list[Client], owned: list[list[str]], everyone: list[str], se
 def wal_position(admin_url: str) -> int:
     """The server's current WAL position, in bytes."""
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        return int(connection.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
+        return int(connection.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()[0])
 
 
 def pgbench(admin_url: str, clients: int, seconds: int, scale: int = 10) -> str:

@@ -252,7 +252,7 @@ def balances(connection: psycopg.Connection) -> dict[int, int]:
 
 
 def wal_position(connection: psycopg.Connection) -> int:
-    return _lsn(connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0])
+    return _lsn(connection.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0])
 
 
 # --- the whole drill -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from services.common.amounts import AmountString
 from services.common.currency import CurrencyCode
-from services.common.input_rules import SafeText, StrictRegexp
+from services.common.fields import SafeText, StrictRegexp
 
 from .account_types import ACCOUNT_TYPES
 from .passwords import MAX_LENGTH, MIN_LENGTH

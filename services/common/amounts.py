@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import marshmallow as ma
 
 from .currency import minor_units
-from .openapi import anchored
+from .fields import anchored
 
 # re.ASCII: `[0-9]` only ever means the ten ASCII digits; fullmatch: nothing around them.
 AMOUNT_PATTERN = re.compile(r"[0-9]{1,12}(\.[0-9]+)?", re.ASCII)

@@ -20,8 +20,7 @@ from flask_smorest import Blueprint
 from .errors import Problem, flatten_messages
 from .outbox import DUPLICATE, MAX_BATCH, PROCESSED, REJECTED, RETRY, RejectEvent, RetryLater
 from .service_auth import current_principal
-from .input_rules import StrictRegexp
-from .openapi import anchored
+from .fields import StrictRegexp, anchored
 from .tracing import TRACEPARENT_PATTERN, TRACESTATE_MAX_LENGTH, consuming
 
 log = logging.getLogger(__name__)

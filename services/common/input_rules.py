@@ -8,7 +8,8 @@ never a 5xx").
 - NUL and lone surrogates are refused in every body string and key and every query
   parameter (422 `validation_error` naming the field): PostgreSQL cannot store NUL in
   text, and a lone surrogate cannot be encoded as UTF-8 on the way out.
-- `SafeText` is the marshmallow field for names and free text: no control characters.
+- The marshmallow fields every schema shares (`SafeText`, `WholeNumber`, `StrictRegexp`)
+  are in fields.py, which imports no Flask, so the domain packages can use them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import json
 import re
 from typing import Any, Iterator
 
-import marshmallow as ma
 from flask import Flask, request
 
 from .errors import Problem
@@ -27,8 +27,6 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Outside strings only brackets open a level; a string is skipped whole (escapes included).
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _FORBIDDEN_EVERYWHERE = re.compile("[\x00\ud800-\udfff]")
-# C0 and C1 controls and DEL; tab and newline included: names and one-line texts have none.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -99,50 +97,3 @@ def check_request() -> None:
 
 def init_input_rules(app: Flask) -> None:
     app.before_request(check_request)
-
-
-# _CONTROL as an ECMA-262 pattern, for the OpenAPI document (the surrogates are left out: a
-# lone one never gets this far, check_request refuses it first).
-SAFE_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-
-
-class SafeText(ma.fields.String):
-    """A name or a one-line free text: no control characters (tab and newline included)."""
-
-    def __init__(self, **kwargs):
-        kwargs["metadata"] = {"pattern": SAFE_TEXT_PATTERN, **kwargs.get("metadata", {})}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
-            raise ma.ValidationError("Must not contain control characters.")
-        return text
-
-
-class WholeNumber(ma.fields.Integer):
-    """A JSON integer in a body: 3 and 3.0 (JSON Schema's `integer` takes both), never true,
-    "3" or 3.5. marshmallow's strict Integer refuses 3.0; its lax one takes "3"."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
-
-    def _validated(self, value):
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-            value = int(value)
-        return super()._validated(value)
-
-
-class StrictRegexp(ma.validate.Regexp):
-    """marshmallow's Regexp for a pattern written as OpenAPI takes it (ECMA-262, `^...$`), so
-    the document shows it as it is, but matched to the very end: Python's `$` also matches
-    before a final newline, which would let "+441632960961\\n" through."""
-
-    def __init__(self, pattern: str, error: str | None = None):
-        super().__init__(pattern, error=error)
-        self._whole = re.compile(f"(?:{pattern})\\Z")
-
-    def __call__(self, value: str) -> str:
-        if self._whole.match(value) is None:
-            raise ma.ValidationError(self._format_error(value))
-        return value

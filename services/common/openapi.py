@@ -10,7 +10,6 @@ client generated from the document sends what the server accepts.
 from __future__ import annotations
 
 import http
-import re
 
 import marshmallow as ma
 from flask_smorest import Api
@@ -76,6 +75,3 @@ def if_match(required: bool) -> dict:
             "schema": {"type": "string", "minLength": 1}}
 
 
-def anchored(pattern: re.Pattern) -> str:
-    """A pattern the code uses with fullmatch, as the anchored ECMA-262 pattern OpenAPI takes."""
-    return "^(?:" + pattern.pattern + ")$"

@@ -23,7 +23,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import requests
 from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, Table, Text,
@@ -32,8 +32,10 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .http_client import ServiceClient
 from .tracing import delivering, trace_fields
+
+if TYPE_CHECKING:  # the clients are made by outbox_wiring; this module stays Flask-free
+    from .http_client import ServiceClient
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,17 @@ class Outbox:
                 event_id=event_id, event_type=event_type, destination=destination, payload=body,
                 aggregate_key=key))
         return event_id
+
+
+# Session.info key: the transaction published events (outbox_wiring wakes the relay after its commit).
+PUBLISHED = "outbox_pending"
+
+
+def publish(app, session: Session, event_type: str, data: dict[str, Any]) -> None:
+    """Add an event to the session's transaction through the app's outbox (`app.extensions
+    ["outbox"]`, set by outbox_wiring.init_outbox); the relay is woken once it commits."""
+    app.extensions["outbox"].publish(session, event_type, data)
+    session.info[PUBLISHED] = True
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,9 @@ from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
 from .config import ConfigError, Setting, as_positive_float, as_positive_int, load_settings
-from .db_errors import retry_transient
+from .transient import retry_transient
 from .http_client import ServiceClient
-from .outbox import MAX_BATCH, Outbox, OutboxRelay
-
-_PENDING = "outbox_pending"
-
+from .outbox import MAX_BATCH, PUBLISHED, Outbox, OutboxRelay
 
 def _as_batch_size(raw: str) -> int:
     value = as_positive_int(raw)
@@ -82,17 +79,12 @@ def init_outbox(app: Flask, table: Table, routes: Mapping[str, tuple[str, ...]],
     # while the relay's own timer covers anything that fails now.
     @event.listens_for(app.extensions["sql_sessions"], "after_commit")
     def _kick_after_commit(session: Session) -> None:
-        if session.info.pop(_PENDING, False):
+        if session.info.pop(PUBLISHED, False):
             relay.kick()
 
     if app.config.get("OUTBOX_RELAY", True):
         relay.start(app.config.get("OUTBOX_RELAY_INTERVAL", 1.0))
     return relay
-
-
-def publish(app: Flask, session: Session, event_type: str, data: dict) -> None:
-    app.extensions["outbox"].publish(session, event_type, data)
-    session.info[_PENDING] = True
 
 
 def pg_event_receiver(app: Flask, table: Table, handlers: Mapping):

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from services.common.currency import CURRENCY_CODES
-from services.common.input_rules import StrictRegexp
+from services.common.fields import StrictRegexp
 
 from . import validators
 from .input_guard import unsafe_keys, unstorable_text

@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from services.common.currency import CurrencyCode
 from services.common.amounts import AmountString, validate_amount_for_currency
-from services.common.input_rules import SafeText
+from services.common.fields import SafeText
 
 from .domain.books.fx import RateError, parse_rate
 from .domain.ledger.external import InvalidIban, parse_iban

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from services.common.errors import Problem
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 from services.common.service_auth import current_principal, require_customer, require_role
 from services.common.sql import request_session

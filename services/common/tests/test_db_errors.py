@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import create_engine, text
 
 from services.common.app_factory import create_service_app
-from services.common.db_errors import retry_transient
+from services.common.transient import retry_transient
 from services.common.sql import init_sql, request_session, sqlalchemy_url
 from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 

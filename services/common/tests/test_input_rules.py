@@ -6,7 +6,8 @@ import pytest
 from flask_smorest import Blueprint
 
 from services.common.app_factory import create_service_app
-from services.common.input_rules import SafeText, json_depth_exceeds
+from services.common.fields import SafeText
+from services.common.input_rules import json_depth_exceeds
 from tests.support.tokens import TEST_SECRET, FreshAuthHeader
 
 AUTH = FreshAuthHeader("demo")
@@ -100,7 +101,7 @@ def test_a_strict_regexp_shows_its_ecma_pattern_and_refuses_a_final_newline():
     from apispec import APISpec
     from apispec.ext.marshmallow import MarshmallowPlugin
 
-    from services.common.input_rules import StrictRegexp
+    from services.common.fields import StrictRegexp
 
     class Phone(ma.Schema):
         phone = ma.fields.String(validate=StrictRegexp(r"^\+[1-9][0-9]{6,14}$", error="E.164"))

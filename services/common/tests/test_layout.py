@@ -1,9 +1,14 @@
 """One shape per service: the same files in each, and a domain package that knows no Flask.
 
-The domain is parsed, not imported, so a new `import flask` anywhere in it (inside a
-function too) fails here whether or not a test runs that code.
+The domain is parsed, so a new `import flask` anywhere in it (inside a function too) fails
+here whether or not a test runs that code; and imported in a fresh interpreter, so nothing it
+imports brings Flask in either.
 """
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +56,24 @@ def test_there_is_a_domain_to_check():
 def test_no_domain_module_imports_the_web_layer(path):
     web = {m for m in _imported_modules(path) if any(m == w or m.startswith(w + ".") for w in WEB)}
     assert not web, f"{path.relative_to(SERVICES)} imports {sorted(web)}"
+
+
+def test_importing_the_whole_domain_loads_no_flask():
+    """What the domain imports (services/common's errors, amounts, fields, transient, outbox,
+    cursors...) must not bring Flask in either: each domain module is imported in a fresh
+    interpreter, and the ones that loaded Flask are named with the import that did."""
+    names = [".".join(p.relative_to(SERVICES.parent).with_suffix("").parts).removesuffix(".__init__")
+             for p in DOMAIN_MODULES]
+    probe = (
+        "import importlib, sys, json\n"
+        "loaded = {}\n"
+        f"for name in {names!r}:\n"
+        "    before = set(sys.modules)\n"
+        "    importlib.import_module(name)\n"
+        "    if 'flask' in sys.modules and 'flask' not in before:\n"
+        "        loaded[name] = sorted(m for m in set(sys.modules) - before if m.startswith('services.'))\n"
+        "print(json.dumps(loaded))\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=SERVICES.parent, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(SERVICES.parent)}, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == {}, result.stdout

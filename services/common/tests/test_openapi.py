@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from services.common.amounts import AmountString
 from services.common.app_factory import create_service_app
 from services.common.currency import CURRENCY_CODES, CurrencyCode
-from services.common.input_rules import SafeText, WholeNumber
-from services.common.openapi import anchored, idempotency_key, problem_alt
+from services.common.fields import SafeText, WholeNumber, anchored
+from services.common.openapi import idempotency_key, problem_alt
 from services.common.problems import MEDIA_TYPE
 
 

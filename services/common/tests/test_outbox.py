@@ -7,7 +7,7 @@ from sqlalchemy import select, text, update
 
 from conftest import service_config
 from devstack.stack import free_port
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.sql import session_scope
 from tests.support.servers import serving
 from tests.support.tokens import auth_header

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from conftest import service_config
 from devstack.stack import free_port, start_app, stop_process, wait_until_healthy
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.sql import session_scope
 from tests.support.servers import serving
 from tests.support.tokens import TEST_SECRET, auth_header

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from services.common.amounts import to_minor
-from services.common.db_errors import retry_transient
+from services.common.transient import retry_transient
 from services.common.errors import flatten_messages, problem_body
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.currency import CurrencyCode
 from services.common.errors import Problem
-from services.common.input_rules import SafeText, WholeNumber
+from services.common.fields import SafeText, WholeNumber
 from services.common.sql import read_session
 
 from ..domain.workflows.bills import Bill, change_bill, create_bill, delete_bill, get_bill, list_bills, pay_bill, utc_today

@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 
 from services.common.amounts import AmountError, AmountString, parse_amount, to_minor
 from services.common.currency import CurrencyCode
-from services.common.db_errors import retry_transient
-from services.common.input_rules import SafeText
+from services.common.transient import retry_transient
+from services.common.fields import SafeText
 from services.common.problems import MEDIA_TYPE
 from services.common.request_id import current_request_id
 from services.common.service_auth import require_role

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from services.common.input_rules import WholeNumber
+from services.common.fields import WholeNumber
 from services.common.sql import request_session
 
 from ..domain.insights.categories import SLUGS

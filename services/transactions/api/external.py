@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 
 from ..domain.ledger.events import transfer_posted

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from services.common.amounts import AMOUNT_PATTERN, AmountError, parse_amount, to_minor
 from services.common.currency import CurrencyCode
-from services.common.openapi import anchored
+from services.common.fields import anchored
 from services.common.service_auth import current_principal, require_role
 from services.common.sql import request_session
 

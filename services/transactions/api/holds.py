@@ -13,8 +13,8 @@ from flask_smorest import Blueprint
 from services.common import cursors
 from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.errors import Problem
-from services.common.input_rules import SafeText
-from services.common.outbox_wiring import publish
+from services.common.fields import SafeText
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session, request_session
 

@@ -10,7 +10,7 @@ and 404 (an account the ledger does not know yet may arrive). Every replay carri
 `Idempotent-Replayed: true`.
 
 A lock timeout, deadlock or serialization failure re-runs the whole unit (claim included)
-a bounded number of times (services.common.db_errors.retry_transient); after that the
+a bounded number of times (services.common.transient.retry_transient); after that the
 store error handler answers 503 with Retry-After.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import marshmallow as ma
 from flask import Response, json, request
 from sqlalchemy.orm import Session
 
-from services.common.db_errors import retry_transient
+from services.common.transient import retry_transient
 from services.common.errors import Problem
 from services.common.openapi import idempotency_key
 from services.common.problems import MEDIA_TYPE

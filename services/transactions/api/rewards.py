@@ -8,8 +8,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.common import cursors
-from services.common.input_rules import WholeNumber
-from services.common.outbox_wiring import publish
+from services.common.fields import WholeNumber
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 from services.common.sql import read_session
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from services.common import cursors
 from services.common.errors import Problem
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.request_id import current_request_id
 from services.common.sql import request_session
 

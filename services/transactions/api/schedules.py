@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from services.common import cursors
 from services.common.amounts import AmountError, AmountString, from_minor, parse_amount, to_minor
 from services.common.errors import Problem
-from services.common.input_rules import SafeText, WholeNumber
+from services.common.fields import SafeText, WholeNumber
 from services.common.sql import read_session, request_session
 
 from ..domain.workflows.recurrence import FREQUENCIES

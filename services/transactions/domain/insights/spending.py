@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 
 from .. import publishing
 from ..books.fx import convert, rate_at

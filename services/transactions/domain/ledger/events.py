@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.common.amounts import AmountError, check_amount_text, from_minor, to_minor
 from services.common.currency import minor_units
 from services.common.errors import Problem, flatten_messages
-from services.common.input_rules import SafeText
+from services.common.fields import SafeText
 from services.common.outbox import RejectEvent, RetryLater
 
 from ...models import ledger_accounts

@@ -26,8 +26,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.amounts import from_minor
-from services.common.db_errors import retry_transient
-from services.common.outbox_wiring import publish
+from services.common.transient import retry_transient
+from services.common.outbox import publish
 
 from ..ledger.errors import BillAlreadyPaid, NotFound
 from ..ledger.transfers import Actor

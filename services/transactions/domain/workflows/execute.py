@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.common.amounts import to_minor
 from services.common.errors import DomainError, problem_body
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 
 from ..ledger.events import transfer_posted, transfer_risk
 from ..ledger.idempotency import claim, record, request_fingerprint

@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.currency import minor_units
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 
 from .. import publishing
 from ..ledger import posting

@@ -3,7 +3,7 @@ import uuid
 
 from sqlalchemy import text
 
-from services.common.outbox_wiring import publish
+from services.common.outbox import publish
 from services.common.sql import session_scope
 from tests.support.servers import serving
 

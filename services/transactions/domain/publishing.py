@@ -1,6 +1,6 @@
 """Publishing events without Flask: through the app the domain code runs under.
 
-services.common.outbox_wiring.publish writes an event to an app's outbox in the caller's
+services.common.outbox.publish writes an event to an app's outbox in the caller's
 transaction. The workflows are handed their app (`App`); the posting hooks (a budget crossed,
 reward points earned) run under whatever posts, a request, the runner or a seed, and publish
 only when an app is running them. Which app that is, is the web layer's to tell: app.py sets

@@ -3,8 +3,8 @@ services' domain packages (their event schemas, say) can use them without loadin
 
 - `SafeText`: names and one-line free texts, no control characters;
 - `WholeNumber`: a JSON integer (3 and 3.0), never true, "3" or 3.5;
-- `StrictRegexp` and `anchored`: patterns as the OpenAPI document states them (ECMA-262),
-  matched by the code to the very end.
+- `StrictRegexp`, `whole_match` and `anchored`: patterns as the OpenAPI document states
+  them (ECMA-262), matched by the code to the very end.
 """
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ class WholeNumber(ma.fields.Integer):
         return super()._validated(value)
 
 
+def whole_match(pattern: str) -> re.Pattern:
+    """An ECMA-262 pattern (`^...$`, as the OpenAPI document states it) compiled to match the
+    whole value: Python's `$` also matches before a final newline, `\\Z` does not."""
+    return re.compile(f"(?:{pattern})\\Z")
+
+
 class StrictRegexp(ma.validate.Regexp):
     """marshmallow's Regexp for a pattern written as OpenAPI takes it (ECMA-262, `^...$`), so
     the document shows it as it is, but matched to the very end: Python's `$` also matches
@@ -60,7 +66,7 @@ class StrictRegexp(ma.validate.Regexp):
 
     def __init__(self, pattern: str, error: str | None = None):
         super().__init__(pattern, error=error)
-        self._whole = re.compile(f"(?:{pattern})\\Z")
+        self._whole = whole_match(pattern)
 
     def __call__(self, value: str) -> str:
         if self._whole.match(value) is None:

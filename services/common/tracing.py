@@ -114,8 +114,12 @@ def _span_processor(exporter_name: str):
     return None
 
 
+# A proxy until the provider is set, then the provider's tracer: made once, not per event.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
 
 
 def current_ids() -> tuple[str | None, str | None]:

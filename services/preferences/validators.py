@@ -10,14 +10,14 @@ import langcodes
 from marshmallow import ValidationError
 
 from services.common.currency import is_currency_code
+from services.common.fields import whole_match
 
 # langcodes also accepts `en_US` and grandfathered `i-` tags; BCP 47 as clients send it does not.
 LANGUAGE_PATTERN = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,6}$"
-_LANGUAGE_SHAPE = re.compile(LANGUAGE_PATTERN.replace("$", "\\Z"))
-# [0-9], not \d, which also matches other scripts' digits ("١٢"); \Z, not $, which
-# also matches before a final newline.
+_LANGUAGE_SHAPE = whole_match(LANGUAGE_PATTERN)
+# [0-9], not \d, which also matches other scripts' digits ("١٢").
 THRESHOLD_PATTERN = "^[0-9]{1,15}(\\.[0-9]{1,4})?$"
-_THRESHOLD = re.compile(THRESHOLD_PATTERN.replace("$", "\\Z"))
+_THRESHOLD = whole_match(THRESHOLD_PATTERN)
 _SIGNED_AMOUNT = re.compile(r"^-?[0-9]{1,18}(\.[0-9]{1,8})?\Z")
 _NOT_ZONES = {"localtime", "posixrules", "Factory"}
 

@@ -1,7 +1,6 @@
 """GET/POST /api/v1/budgets, PATCH/DELETE /api/v1/budgets/{id}, GET /api/v1/insights/spending."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import marshmallow as ma
@@ -11,6 +10,7 @@ from services.common.amounts import (AmountError, AmountString, from_minor, pars
                                      validate_amount_for_currency)
 from services.common.currency import CurrencyCode
 from services.common.errors import Problem
+from services.common.fields import whole_match
 from services.common.sql import read_session, request_session
 
 from ..domain.insights.budgets import budget_json, change_limit, create_budget, delete_budget, get_budget, list_budgets
@@ -22,7 +22,7 @@ from .ids import path_id
 blp = Blueprint("budgets", __name__, url_prefix="/api/v1", description="Budgets and spending insights.")
 
 MONTH_PATTERN = "^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
-_MONTH = re.compile(MONTH_PATTERN.replace("$", "\\Z"))
+_MONTH = whole_match(MONTH_PATTERN)
 
 
 class Month(ma.fields.String):

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 
@@ -24,6 +24,8 @@ from services.common.service_auth import Principal
 
 ALGORITHM = "HS256"
 REFRESH_PREFIX = "frt_"
+# Access tokens verified once and trusted until their exp (one per active customer session).
+MAX_VERIFIED = 50_000
 
 
 def parse_signing_keys(raw: str) -> list[tuple[str, str]]:
@@ -46,6 +48,11 @@ class AccessTokens:
     issuer: str
     audience: str
     ttl_seconds: int = 900
+    # token -> (principal, exp): a customer's requests share one signature check per token.
+    # Only tokens that passed every check get in; a hit is still refused once exp has passed,
+    # exactly when PyJWT would refuse it. The keys are fixed for the process, so a key that
+    # is removed (a restart with new JWT_SIGNING_KEYS) takes its tokens' entries with it.
+    _verified: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def issue(self, customer_id: str, roles: list[str] | tuple[str, ...]) -> str:
         kid, secret = self.keys[0]
@@ -56,6 +63,20 @@ class AccessTokens:
 
     def verify(self, token: str) -> Principal:
         """The customer the token speaks for; any flaw is a 401 problem."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires_at = self._check(token)
+        if len(self._verified) >= MAX_VERIFIED:
+            now = time.time()
+            for stale in [t for t, (_, exp) in list(self._verified.items()) if exp <= now]:
+                self._verified.pop(stale, None)
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()
+        self._verified[token] = (principal, expires_at)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, int]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             secret = dict(self.keys).get(kid) if isinstance(kid, str) else None
@@ -67,7 +88,8 @@ class AccessTokens:
             raise unauthorized(f"Invalid access token: {exc}") from None
         if claims.get("typ") != "access":
             raise unauthorized("Not an access token.")
-        return Principal(subject=str(claims["sub"]), roles=tuple(claims.get("roles") or ()), caller="gateway")
+        return (Principal(subject=str(claims["sub"]), roles=tuple(claims.get("roles") or ()), caller="gateway"),
+                int(claims["exp"]))
 
 
 def unauthorized(detail: str) -> Problem:

@@ -112,3 +112,29 @@ def test_malformed_signing_keys_stop_the_gateway(monkeypatch, raw, message):
     monkeypatch.setenv("JWT_SIGNING_KEYS", raw)
     with pytest.raises(ConfigError, match=f"JWT_SIGNING_KEYS is malformed.*{message}"):
         create_app({"INTERNAL_TOKEN_SECRET": TEST_SECRET})
+
+
+def test_a_token_is_verified_once_and_trusted_only_until_its_expiry(monkeypatch):
+    tokens = access_tokens(ttl_seconds=1)
+    token = tokens.issue(CUSTOMER, ["customer"])
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    checks = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: checks.append(1) or real_decode(*a, **k))
+    assert tokens.verify(token).subject == CUSTOMER
+    assert tokens.verify(token).subject == CUSTOMER
+    assert len(checks) == 1  # the second request reused the first one's check
+
+    time.sleep(max(0.0, expiry - time.time()) + 0.1)
+    with pytest.raises(Exception) as refused:
+        tokens.verify(token)
+    assert getattr(refused.value, "status", None) == 401 and len(checks) == 2
+
+
+def test_a_refused_token_is_not_remembered(monkeypatch):
+    tokens = access_tokens()
+    for _ in range(2):
+        with pytest.raises(Exception) as refused:
+            tokens.verify(FORGED["wrong key"])
+        assert refused.value.status == 401
+    assert tokens._verified == {}

@@ -57,8 +57,16 @@ class BatchAnswerSchema(ma.Schema):
 # RetryLater / RejectEvent (or a Problem) when the event is not applied.
 Receiver = Callable[[dict], bool]
 # batch_scope(raw events) -> a context in which the batch's events are received: a receiver
-# reads there what the whole batch needs at once (preferences/domain/event_batch.py).
-BatchScope = Callable[[list], AbstractContextManager]
+# reads there what the whole batch needs at once and may leave writes for the batch's end.
+# Its value, when not None, is settle(results) -> results, called once every event is
+# received: it writes what was left and corrects the results that depended on it
+# (preferences/domain/event_batch.py).
+Settle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+BatchScope = Callable[[list], AbstractContextManager[Settle | None]]
+
+
+# Made once: a schema instance copies its fields when built, and load keeps no state on it.
+ENVELOPE, BATCH = EventEnvelopeSchema(), EventBatchSchema()
 
 
 def _load(schema: ma.Schema, body: Any) -> dict:
@@ -73,7 +81,7 @@ def receive_one(receive: Receiver, raw: Any) -> dict[str, Any]:
     """One event of a batch, as its result; never raises."""
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     try:
-        envelope = EventEnvelopeSchema().load(raw)
+        envelope = ENVELOPE.load(raw)
     except ma.ValidationError as error:
         fields = flatten_messages(error.messages)
         return {"id": raw_id if isinstance(raw_id, str) else None, "status": REJECTED,
@@ -115,10 +123,11 @@ def events_blueprint(receive: Receiver, batch_scope: BatchScope | None = None) -
             raise Problem(403, "forbidden", "Events are accepted from services only.")
         body = request.get_json(silent=True)
         if isinstance(body, dict) and "events" in body:
-            batch = _load(EventBatchSchema(), body)
-            with (batch_scope or _no_scope)(batch["events"]):
-                return {"results": [receive_one(receive, raw) for raw in batch["events"]]}
-        envelope = _load(EventEnvelopeSchema(), body)
+            batch = _load(BATCH, body)
+            with (batch_scope or _no_scope)(batch["events"]) as settle:
+                results = [receive_one(receive, raw) for raw in batch["events"]]
+                return {"results": settle(results) if settle is not None else results}
+        envelope = _load(ENVELOPE, body)
         envelope["id"] = str(envelope["id"])
         try:
             with consuming(envelope):

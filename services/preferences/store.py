@@ -40,12 +40,14 @@ def receive_mongo_event(db: Database, event: Mapping[str, Any],
 
     The server has no multi-document transactions, so the handler runs first and must be
     idempotent by event id (for example an upsert keyed on it); the event id is recorded
-    after, so a crash in between means a redelivery that the handler absorbs.
+    after, so a crash in between means a redelivery that the handler absorbs. In a batch the
+    record waits for the batch's others and all are written at once (event_batch.py).
     """
     event_id = str(event["id"])
     batch = current_batch()
-    if batch is not None and event_id in batch.event_ids:
-        if event_id in batch.processed:
+    in_batch = batch is not None and event_id in batch.event_ids
+    if in_batch:
+        if event_id in batch.processed or event_id in batch.pending:
             return False
     elif db.processed_events.find_one({"event_id": event_id}, {"_id": 1}) is not None:
         return False
@@ -54,11 +56,13 @@ def receive_mongo_event(db: Database, event: Mapping[str, Any],
         log.info("event acknowledged without a handler", extra={"event_type": event["type"]})
     else:
         handler(db, event.get("data") or {}, event_id)
+    marker = {"event_id": event_id, "event_type": event["type"],
+              "source": event.get("source", "unknown"), "received_at": datetime.now(timezone.utc)}
+    if in_batch:
+        batch.pending[event_id] = marker  # written with the batch's others (event_batch.settle)
+        return True
     try:
-        db.processed_events.insert_one({
-            "event_id": event_id, "event_type": event["type"],
-            "source": event.get("source", "unknown"), "received_at": datetime.now(timezone.utc),
-        })
+        db.processed_events.insert_one(marker)
     except DuplicateKeyError:
         return False  # a concurrent delivery of the same event won the race
     return True

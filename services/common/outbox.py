@@ -128,11 +128,13 @@ class Outbox:
         key = aggregate_key(data)
         # The publishing request's trace goes with the event (services/common/tracing.py).
         trace = trace_fields()
-        for destination in destinations:
-            body = {**envelope(event_id, event_type, self.source, now, data), **trace}
-            session.execute(insert(self.table).values(
-                event_id=event_id, event_type=event_type, destination=destination, payload=body,
-                aggregate_key=key))
+        body = {**envelope(event_id, event_type, self.source, now, data), **trace}
+        if destinations:
+            # One statement for every destination, its rows as parameters: building a
+            # statement with .values() per event cost a quarter of publishing (py-spy).
+            session.execute(insert(self.table), [
+                {"event_id": event_id, "event_type": event_type, "destination": destination,
+                 "payload": body, "aggregate_key": key} for destination in destinations])
         return event_id
 
 

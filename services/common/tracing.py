@@ -12,7 +12,7 @@
   `traceparent`) and, per app, Flask (a server span per request, continuing the caller's
   trace); each app names its store's (`instrumentors`): psycopg for the PostgreSQL services
   (a span per statement, its text but never its parameters), pymongo for preferences (a span
-  per command). Statements are traced at the driver: the SQLAlchemy instrumentation declares
+  per command), each only under a span that records (LeafSpans). Statements are traced at the driver: the SQLAlchemy instrumentation declares
   SQLAlchemy < 2.1 and imports its asyncio module, which 2.1 only loads with greenlet.
 Ids are made even when nothing is exported or a trace is not sampled, so every log line
 carries the trace and span ids (services/common/logs.py) and the W3C context still flows. OTEL_SDK_DISABLED=true
@@ -64,10 +64,45 @@ def init_tracing(app, service: str, instrumentors: tuple = ()) -> None:
     _setup_process(service)
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
-    for instrumentor in (RequestsInstrumentor, *instrumentors):
-        if not instrumentor().is_instrumented_by_opentelemetry:  # a singleton per class
-            instrumentor().instrument()
+    if not RequestsInstrumentor().is_instrumented_by_opentelemetry:  # a singleton per class
+        RequestsInstrumentor().instrument()
+    for instrumentor in instrumentors:
+        if not instrumentor().is_instrumented_by_opentelemetry:
+            instrumentor().instrument(tracer_provider=LeafSpans(trace.get_tracer_provider()))
     FlaskInstrumentor().instrument_app(app, excluded_urls=EXCLUDED_URLS)
+
+
+class LeafSpans(trace.TracerProvider):
+    """The stores' instrumentations trace through this: a statement or command span only
+    under a span that records. Statement spans are leaves (nothing propagates from them), so
+    one under a request that is not sampled could never be kept, yet building it cost the
+    ledger a fifth of its CPU per transfer (docs/benchmarks.md, issue 19): with nothing
+    exported, that is every request; with a tenth sampled, nine in ten. A statement outside
+    any recorded span (the relay's claims, a command's) is not traced on its own either."""
+
+    def __init__(self, provider: trace.TracerProvider):
+        self._provider = provider
+
+    def get_tracer(self, *args, **kwargs) -> trace.Tracer:
+        return _LeafTracer(self._provider.get_tracer(*args, **kwargs))
+
+
+class _LeafTracer(trace.Tracer):
+    def __init__(self, tracer: trace.Tracer):
+        self._tracer = tracer
+
+    def start_span(self, name, context=None, *args, **kwargs) -> trace.Span:
+        if not trace.get_current_span(context).is_recording():
+            return trace.INVALID_SPAN
+        return self._tracer.start_span(name, context, *args, **kwargs)
+
+    @contextmanager
+    def start_as_current_span(self, name, context=None, *args, **kwargs) -> Iterator[trace.Span]:
+        if not trace.get_current_span(context).is_recording():
+            yield trace.INVALID_SPAN
+            return
+        with self._tracer.start_as_current_span(name, context, *args, **kwargs) as span:
+            yield span
 
 
 def _setup_process(service: str) -> None:

@@ -118,3 +118,33 @@ def test_the_exporter_is_chosen_by_the_environment():
     assert tracing._span_processor("") is None
     assert tracing._span_processor("zipkin-typo") is None
     assert tracing._span_processor("console") is not None
+
+
+def test_store_spans_are_made_only_under_a_span_that_records():
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    requests_tracer = provider.get_tracer("tests")
+    statements = tracing.LeafSpans(provider).get_tracer("tests.store")
+
+    with requests_tracer.start_as_current_span("request"):
+        with statements.start_as_current_span("SELECT") as recorded:
+            assert recorded.is_recording()
+        statements.start_span("find").end()
+    with statements.start_as_current_span("UPDATE outbox") as orphan:  # outside any request
+        assert orphan is trace.INVALID_SPAN
+    assert statements.start_span("insert") is trace.INVALID_SPAN
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["SELECT", "find", "request"]
+    select = next(s for s in exporter.get_finished_spans() if s.name == "SELECT")
+    assert select.parent.span_id == next(s for s in exporter.get_finished_spans()
+                                         if s.name == "request").context.span_id
+
+    unsampled = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    unsampled.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter.clear()
+    with unsampled.get_tracer("tests").start_as_current_span("request") as request:
+        assert request.get_span_context().is_valid and not request.is_recording()
+        with tracing.LeafSpans(unsampled).get_tracer("store").start_as_current_span("SELECT") as span:
+            assert span is trace.INVALID_SPAN  # no span built for a statement nobody keeps
+    assert exporter.get_finished_spans() == ()

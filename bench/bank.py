@@ -3,11 +3,13 @@
     .venv/bin/python -m bench.bank [--clients 32] [--accounts 100] [--seconds 60]
 
 100 accounts (owned by 20 verified customers, some with an overdraft) are funded, then 32
-clients move money between them at random for 60 s straight to the transactions service.
+clients move money between them at random for 60 s straight to the transactions service,
+whose outbox delivers each transfer's `transfer.posted` to the preferences service.
 A client that gets no definite answer (connection refused or reset, a timeout, a 503)
 retries the same request under the same Idempotency-Key until it does. Meanwhile the
-transactions workers are killed with SIGKILL twice and PostgreSQL is crash-restarted once
-(`pg_ctl restart -m immediate`); gunicorn starts new workers, the pools reconnect.
+transactions workers are killed with SIGKILL twice, the preferences workers once, and
+PostgreSQL is crash-restarted once (`pg_ctl restart -m immediate`); gunicorn starts new
+workers, the pools reconnect.
 
 At the end it prints, and checks:
 - the total money in the customer accounts is what was deposited;
@@ -16,7 +18,9 @@ At the end it prints, and checks:
   told about;
 - every replay (a second send of an answered request, and each retry after a lost answer
   that then found the first answer) matched the first answer;
-- the ledger integrity check passes.
+- the ledger integrity check passes;
+- once the outbox has drained, every posted entry sent one `transfer.posted` to
+  preferences, none was dead-lettered, and preferences recorded every one as processed.
 It exits 1 if any of these fails. Figures only; no timing is asserted.
 """
 from __future__ import annotations
@@ -148,16 +152,16 @@ def workers_of(master_pid: int) -> list[int]:
 
 
 def chaos(apps, stores, seconds: float, log: list[str]) -> None:
-    """SIGKILL the transactions workers at 1/4 and 3/4 of the run; crash PostgreSQL at 1/2."""
+    """SIGKILL the transactions workers at 1/4 and 3/4 of the run and the preferences workers
+    at 0.6 (in the middle of applying a batch of events); crash PostgreSQL at 1/2."""
     began = time.monotonic()
-    master = apps.processes["transactions"].pid
-    for at, action in ((0.25, "kill"), (0.5, "pg"), (0.75, "kill")):
+    for at, action in ((0.25, "transactions"), (0.5, "pg"), (0.6, "preferences"), (0.75, "transactions")):
         time.sleep(max(0.0, began + seconds * at - time.monotonic()))
-        if action == "kill":
-            pids = workers_of(master)
+        if action != "pg":
+            pids = workers_of(apps.processes[action].pid)
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
-            log.append(f"{time.monotonic() - began:5.1f}s SIGKILL transactions workers {pids}")
+            log.append(f"{time.monotonic() - began:5.1f}s SIGKILL {action} workers {pids}")
         else:
             pg = stores.embedded_pg
             start = time.monotonic()
@@ -209,13 +213,47 @@ def verify(owner_url: str, base: str, accounts: dict, tally: Tally) -> list[str]
     return failures
 
 
+def verify_events(owner_url: str, mongo_url: str, mongo_db: str, timeout: float = 120) -> list[str]:
+    """Every posted transfer's transfer.posted reached preferences and was recorded there once."""
+    from pymongo import MongoClient
+    engine = create_engine(sqlalchemy_url(owner_url))
+    deadline = time.monotonic() + timeout
+    with engine.connect() as connection:
+        def pending() -> int:
+            return connection.execute(text(
+                "SELECT count(*) FROM outbox_events WHERE destination = 'preferences' "
+                "AND delivered_at IS NULL AND dead_lettered_at IS NULL")).scalar_one()
+        while pending() and time.monotonic() < deadline:
+            connection.rollback()
+            time.sleep(1)
+        left = pending()
+        sent = [str(row[0]) for row in connection.execute(text(
+            "SELECT event_id FROM outbox_events WHERE destination = 'preferences' "
+            "AND event_type = 'transfer.posted'"))]
+        dead = connection.execute(text(
+            "SELECT count(*) FROM outbox_events WHERE dead_lettered_at IS NOT NULL")).scalar_one()
+        entries = connection.execute(text("SELECT count(*) FROM journal_entries")).scalar_one()  # with the deposits
+    engine.dispose()
+    with MongoClient(mongo_url, uuidRepresentation="standard") as client:
+        processed = {d["event_id"] for d in client[mongo_db].processed_events.find(
+            {"event_id": {"$in": sent}}, {"event_id": 1, "_id": 0})}
+    print(f"  events: {len(sent)} transfer.posted for {entries} entries (deposits included), {left} undelivered after "
+          f"draining, {dead} dead-lettered, {len(processed)} recorded as processed by preferences")
+    failures = []
+    if left or dead:
+        failures.append(f"{left} event(s) undelivered, {dead} dead-lettered")
+    if not (len(set(sent)) == len(sent) == entries == len(processed)):
+        failures.append("transfer.posted events sent and processed differ from the entries posted")
+    return failures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
-    with bench_stack(("transactions",), workers=2, threads=8) as (stores, databases, apps):
+    with bench_stack(("transactions", "preferences"), workers=2, threads=8) as (stores, databases, apps):
         if stores.embedded_pg is None:
             print("bench.bank crash-restarts the embedded PostgreSQL: unset DATABASE_URL")
             return 2
@@ -242,6 +280,7 @@ def main() -> int:
         print(f"  refusals by code: {dict(codes)}")
         print(f"  sends repeated (no definite answer yet): {dict(tally.retries)}")
         failures = verify(databases["transactions"].owner_url, base, accounts, tally)
+        failures += verify_events(databases["transactions"].owner_url, stores.mongo_url, "preferences")
         print("bench.bank: every guarantee held" if not failures else "bench.bank: FAILED: " + "; ".join(failures))
         return 1 if failures else 0
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.transfers [--clients 16] [--seconds 30] [--customers 40]
                                         [--workers 2] [--threads 8] [--pgbench-seconds 20]
-                                        [--risk-rules on|off] [--direct] [--statements]
+                                        [--risk-rules on|off] [--direct] [--statements] [--floor]
 
 The whole suite runs as in production, on gunicorn: clients log in at the gateway, which
 verifies their access token and forwards each POST /api/v1/transfers to the ledger with an
@@ -184,6 +184,9 @@ def main() -> None:
                         help="call the transactions service directly (no gateway hop), for comparison")
     parser.add_argument("--statements", action="store_true",
                         help="load pg_stat_statements and print the ledger's statements per transfer")
+    parser.add_argument("--floor", action="store_true",
+                        help="then the same load against an empty service and an empty proxy "
+                             "(bench.http_floor): the ratio's ceiling on this machine, in the same run")
     args = parser.parse_args()
     with bench_stack(("accounts", "transactions", "preferences", "gateway"), workers=args.workers,
                      threads=args.threads,
@@ -240,7 +243,13 @@ def main() -> None:
         print("  " + risk_cost(databases["transactions"].app_url))
 
         print(f"pgbench TPC-B-like on the same server, {args.clients} clients, {args.pgbench_seconds}s:")
-        print("    " + pgbench(stores.pg_admin_url, args.clients, args.pgbench_seconds))
+        pgbench_lines = pgbench(stores.pg_admin_url, args.clients, args.pgbench_seconds)
+        print("    " + pgbench_lines)
+        tps = float(pgbench_lines.rsplit("tps = ", 1)[1].split()[0])
+        print(f"  ratio: {posted / seconds / tps:.3f} of pgbench")
+    if args.floor:  # after the suite has stopped, so it has the machine to itself
+        from .http_floor import measure_floor, print_ceiling
+        print_ceiling(measure_floor(args.clients, min(args.seconds, 15), args.workers, args.threads), tps)
 
 
 if __name__ == "__main__":

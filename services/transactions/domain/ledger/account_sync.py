@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -147,8 +147,10 @@ def is_verified(session: Session, customer_id: str | None) -> bool:
     the transfer waits for it, so a revocation is in force once its call has answered."""
     if customer_id is None:
         return False
-    status = session.execute(
-        select(ledger_customers.c.kyc_status).where(ledger_customers.c.customer_id == customer_id)
-        .with_for_update(read=True)
-    ).scalar_one_or_none()
+    status = session.execute(_KYC_STATUS, {"customer_id": customer_id}).scalar_one_or_none()
     return status == VERIFIED
+
+
+# Built once (every transfer to someone else reads it).
+_KYC_STATUS = (select(ledger_customers.c.kyc_status)
+               .where(ledger_customers.c.customer_id == bindparam("customer_id")).with_for_update(read=True))

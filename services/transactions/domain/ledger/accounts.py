@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -119,12 +119,17 @@ def set_status(session: Session, account_id: str, status: str) -> None:
 def lock_accounts_in_order(session: Session, account_ids: Iterable[str]) -> dict[str, LedgerAccount]:
     """Lock the accounts FOR UPDATE in id order, so two transfers never wait on each other in a
     cycle; then expire their holds that are due, so `held` is what they hold now."""
-    ids = sorted(set(account_ids))
-    locked = select(*_COLUMNS).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
-    rows = session.execute(locked.with_for_update()).all()
+    ids = {"ids": sorted(set(account_ids))}
+    rows = session.execute(_LOCK, ids).all()
     if expire_due(session, [row.id for row in rows]):
-        rows = session.execute(locked).all()  # held changed; the rows stay locked
+        rows = session.execute(_LOCKED, ids).all()  # held changed; the rows stay locked
     return {row.id: LedgerAccount(**row._mapping) for row in rows}
+
+
+# Built once: every money write locks its accounts through these.
+_LOCKED = (select(*_COLUMNS).where(ledger_accounts.c.id.in_(bindparam("ids", expanding=True)))
+           .order_by(ledger_accounts.c.id))
+_LOCK = _LOCKED.with_for_update()
 
 
 def expire_due(session: Session, locked_ids: list[str]) -> bool:

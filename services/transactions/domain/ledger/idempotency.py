@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -41,18 +41,10 @@ def request_fingerprint(method: str, path: str, body: dict[str, Any]) -> str:
 
 def claim(session: Session, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
     """None when this request owns the key now; the stored response when it is a replay."""
-    claimed = session.execute(
-        insert(idempotency_keys).values(scope=scope, key=key, request_hash=fingerprint)
-        .on_conflict_do_nothing(index_elements=[idempotency_keys.c.scope, idempotency_keys.c.key])
-        .returning(idempotency_keys.c.key)
-    ).first()
-    if claimed is not None:
+    params = {"key_scope": scope, "key_value": key}
+    if session.execute(_CLAIM, {**params, "key_hash": fingerprint}).first() is not None:
         return None
-    row = session.execute(
-        select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code,
-               idempotency_keys.c.response_body)
-        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-    ).one()
+    row = session.execute(_STORED, params).one()
     if row.request_hash != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
     if row.status_code is None:  # cannot happen once the first request committed
@@ -62,11 +54,24 @@ def claim(session: Session, scope: str, key: str, fingerprint: str) -> StoredRes
 
 def record(session: Session, scope: str, key: str, status_code: int, body: dict[str, Any],
            resource_id: uuid.UUID | None = None) -> None:
-    session.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        .values(status_code=status_code, response_body=body, resource_id=resource_id)
-    )
+    session.execute(_RECORD, {"key_scope": scope, "key_value": key, "answer_status": status_code,
+                              "answer_body": body, "answer_resource": resource_id})
+
+
+# Built once, executed with parameters: the single transfer's path runs claim and record on
+# every request, and building the statements per call was a third of their CPU. (Parameter
+# names may not be column names in an INSERT or UPDATE.)
+_KEY = (idempotency_keys.c.scope == bindparam("key_scope"), idempotency_keys.c.key == bindparam("key_value"))
+_CLAIM = (insert(idempotency_keys)
+          .values(scope=bindparam("key_scope"), key=bindparam("key_value"), request_hash=bindparam("key_hash"))
+          .on_conflict_do_nothing(index_elements=[idempotency_keys.c.scope, idempotency_keys.c.key])
+          .returning(idempotency_keys.c.key))
+_STORED = select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code,
+                 idempotency_keys.c.response_body).where(*_KEY)
+_RECORD = update(idempotency_keys).where(*_KEY).values(
+    status_code=bindparam("answer_status"),
+    response_body=bindparam("answer_body", type_=idempotency_keys.c.response_body.type),
+    resource_id=bindparam("answer_resource", type_=idempotency_keys.c.resource_id.type))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from devstack.postgres import EmbeddedPostgres, bin_dir
 from devstack.stack import ROOT, free_port
 
 from .harness import cpu_by_group
+from .transfers import pgbench_figures
 
 # A transfer request and answer of the sizes bench.transfers sends and gets back.
 REQUEST = {"from_account_id": str(uuid.uuid4()), "to_account_id": str(uuid.uuid4()), "currency": "EUR",
@@ -142,6 +143,7 @@ def pgbench_cost(clients: int, seconds: int) -> tuple[float, float]:
         subprocess.run([tool, "-i", "-q", "-s", "10", target], check=True, capture_output=True)
         bench = subprocess.Popen([tool, "-c", str(clients), "-j", "2", "-T", str(seconds), target],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # Not transfers.pgbench: its CPU is measured over the run alone, without the -i load.
         roots = {"postgres": server.pid(), "pgbench": bench.pid}
         before = cpu_by_group(roots)
         # pgbench's own CPU is read just before it exits: sample until it is gone.
@@ -154,8 +156,7 @@ def pgbench_cost(clients: int, seconds: int) -> tuple[float, float]:
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
-    processed = int(next(line for line in out.splitlines() if "actually processed" in line).split(":")[1])
-    tps = float(next(line for line in out.splitlines() if line.startswith("tps")).split("=")[1].split()[0])
+    processed, tps = pgbench_figures(out)
     cpu = sum(after[name] - before[name] for name in roots) * 1000 / processed
     print(f"pgbench TPC-B-like, {clients} clients, {seconds}s: {tps:,.0f} tps; CPU ms per transaction: "
           f"{cpu:.2f} (server and pgbench)")

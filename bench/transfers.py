@@ -169,6 +169,12 @@ def pgbench(admin_url: str, clients: int, seconds: int, scale: int = 10) -> str:
     return "\n    ".join(lines)
 
 
+def pgbench_figures(lines: str) -> tuple[int, float]:
+    """(transactions processed, tps) from pgbench()'s lines."""
+    processed = int(lines.split("actually processed:", 1)[1].split()[0])
+    return processed, float(lines.rsplit("tps = ", 1)[1].split()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=16)
@@ -245,7 +251,7 @@ def main() -> None:
         print(f"pgbench TPC-B-like on the same server, {args.clients} clients, {args.pgbench_seconds}s:")
         pgbench_lines = pgbench(stores.pg_admin_url, args.clients, args.pgbench_seconds)
         print("    " + pgbench_lines)
-        tps = float(pgbench_lines.rsplit("tps = ", 1)[1].split()[0])
+        _, tps = pgbench_figures(pgbench_lines)
         print(f"  ratio: {posted / seconds / tps:.3f} of pgbench")
     if args.floor:  # after the suite has stopped, so it has the machine to itself
         from .http_floor import measure_floor, print_ceiling

@@ -20,7 +20,7 @@ from flask_smorest import Blueprint
 from .errors import Problem, flatten_messages
 from .outbox import DUPLICATE, MAX_BATCH, PROCESSED, REJECTED, RETRY, RejectEvent, RetryLater
 from .service_auth import current_principal
-from .fields import StrictRegexp, anchored
+from .fields import StrictRegexp, anchored, instance_of
 from .tracing import TRACEPARENT_PATTERN, TRACESTATE_MAX_LENGTH, consuming
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,9 @@ Settle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 BatchScope = Callable[[list], AbstractContextManager[Settle | None]]
 
 
-# Made once: a schema instance copies its fields when built, and load keeps no state on it.
-ENVELOPE, BATCH = EventEnvelopeSchema(), EventBatchSchema()
-
-
-def _load(schema: ma.Schema, body: Any) -> dict:
+def _load(schema: type[ma.Schema], body: Any) -> dict:
     try:
-        return schema.load(body)
+        return instance_of(schema).load(body)
     except ma.ValidationError as error:
         raise Problem(422, "validation_error", "The request has invalid fields.",
                       errors=flatten_messages(error.messages)) from None
@@ -81,7 +77,7 @@ def receive_one(receive: Receiver, raw: Any) -> dict[str, Any]:
     """One event of a batch, as its result; never raises."""
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     try:
-        envelope = ENVELOPE.load(raw)
+        envelope = instance_of(EventEnvelopeSchema).load(raw)
     except ma.ValidationError as error:
         fields = flatten_messages(error.messages)
         return {"id": raw_id if isinstance(raw_id, str) else None, "status": REJECTED,
@@ -123,11 +119,11 @@ def events_blueprint(receive: Receiver, batch_scope: BatchScope | None = None) -
             raise Problem(403, "forbidden", "Events are accepted from services only.")
         body = request.get_json(silent=True)
         if isinstance(body, dict) and "events" in body:
-            batch = _load(BATCH, body)
+            batch = _load(EventBatchSchema, body)
             with (batch_scope or _no_scope)(batch["events"]) as settle:
                 results = [receive_one(receive, raw) for raw in batch["events"]]
                 return {"results": settle(results) if settle is not None else results}
-        envelope = _load(ENVELOPE, body)
+        envelope = _load(EventEnvelopeSchema, body)
         envelope["id"] = str(envelope["id"])
         try:
             with consuming(envelope):

@@ -4,10 +4,13 @@ services' domain packages (their event schemas, say) can use them without loadin
 - `SafeText`: names and one-line free texts, no control characters;
 - `WholeNumber`: a JSON integer (3 and 3.0), never true, "3" or 3.5;
 - `StrictRegexp`, `whole_match` and `anchored`: patterns as the OpenAPI document states
-  them (ECMA-262), matched by the code to the very end.
+  them (ECMA-262), matched by the code to the very end;
+- `instance_of`: the one instance of a schema class that code on a hot path loads or dumps
+  through.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import marshmallow as ma
@@ -72,3 +75,11 @@ class StrictRegexp(ma.validate.Regexp):
         if self._whole.match(value) is None:
             raise ma.ValidationError(self._format_error(value))
         return value
+
+
+@functools.cache
+def instance_of(schema: type[ma.Schema]) -> ma.Schema:
+    """One instance per schema class, built on first use: building a schema copies its
+    fields (a sixth of the preferences service's CPU when done per event, docs/benchmarks.md,
+    issue 19), and load and dump keep no state on the instance, so threads may share it."""
+    return schema()

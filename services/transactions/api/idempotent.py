@@ -15,7 +15,6 @@ store error handler answers 503 with Retry-After.
 """
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from typing import Callable
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.common.transient import retry_transient
 from services.common.errors import Problem
+from services.common.fields import instance_of
 from services.common.openapi import idempotency_key
 from services.common.problems import MEDIA_TYPE
 from services.common.sql import request_session
@@ -99,13 +99,8 @@ def _json(body: dict, status: int, replayed: bool) -> Response:
 def _serialised(action: Action, schema: type[ma.Schema]) -> Action:
     def run(session: Session):
         status, body, resource_id = action(session)
-        return status, (_instance(schema).dump(body) if status < 400 else body), resource_id
+        return status, (instance_of(schema).dump(body) if status < 400 else body), resource_id
     return run
-
-
-@functools.cache
-def _instance(schema: type[ma.Schema]) -> ma.Schema:
-    return schema()
 
 
 def optional_idempotent_write(scope: str, action: Action, schema: type[ma.Schema]) -> Response:

@@ -136,6 +136,23 @@ def cpu_by_group(roots: dict[str, int]) -> dict[str, float]:
     return totals
 
 
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds so far of each live process in `root`'s tree, by pid: sampled while a run
+    goes on, it keeps the figures of processes that exit before the end (PostgreSQL's
+    backends of a client that disconnects), which cpu_by_group loses."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = {}, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in table:
+            found[pid] = table[pid][1]
+        stack.extend(children.get(pid, ()))
+    return found
+
+
 def cpu_report(before: dict[str, float], after: dict[str, float], operations: int) -> str:
     """Milliseconds of CPU per operation by process tree, and in all."""
     if not operations:

@@ -35,7 +35,7 @@ from flask import Flask, Response, request
 from devstack.postgres import EmbeddedPostgres, bin_dir
 from devstack.stack import ROOT, free_port
 
-from .harness import cpu_by_group
+from .harness import cpu_by_group, tree_cpu
 from .transfers import pgbench_figures
 
 # A transfer request and answer of the sizes bench.transfers sends and gets back.
@@ -144,20 +144,21 @@ def pgbench_cost(clients: int, seconds: int) -> tuple[float, float]:
         bench = subprocess.Popen([tool, "-c", str(clients), "-j", "2", "-T", str(seconds), target],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         # Not transfers.pgbench: its CPU is measured over the run alone, without the -i load.
-        roots = {"postgres": server.pid(), "pgbench": bench.pid}
-        before = cpu_by_group(roots)
-        # pgbench's own CPU is read just before it exits: sample until it is gone.
-        last = before
+        # The run's backends exit with pgbench, so both trees are sampled until it is gone and
+        # each process counts with the last figure seen of it.
+        before = {**tree_cpu(server.pid()), **tree_cpu(bench.pid)}
+        seen = dict(before)
         while bench.poll() is None:
-            last = cpu_by_group(roots)
-            time.sleep(0.2)
+            seen.update({**tree_cpu(server.pid()), **tree_cpu(bench.pid)})
+            time.sleep(0.1)
         out = bench.stdout.read()
-        after = {"postgres": cpu_by_group(roots)["postgres"], "pgbench": last["pgbench"]}
+        seen.update(tree_cpu(server.pid()))
+        cpu_seconds = sum(seen.values()) - sum(before.values())
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
     processed, tps = pgbench_figures(out)
-    cpu = sum(after[name] - before[name] for name in roots) * 1000 / processed
+    cpu = cpu_seconds * 1000 / processed
     print(f"pgbench TPC-B-like, {clients} clients, {seconds}s: {tps:,.0f} tps; CPU ms per transaction: "
           f"{cpu:.2f} (server and pgbench)")
     return tps, cpu
